@@ -1,0 +1,71 @@
+//! [`Change`]: one publication, and its [`Cause`].
+
+use std::sync::Arc;
+
+use crate::diff::Delta;
+use crate::snapshot::Snapshot;
+
+/// Why the enumeration that found a change ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Cause {
+    /// The first state: the monitor just started.
+    Initial,
+    /// A periodic reconcile, or a resync after the route socket was rebound:
+    /// the operating system's events missed this change.
+    Reconcile,
+    /// A route-socket event announced it.
+    Event,
+    /// The application asked for a check.
+    Forced,
+    /// The route socket overflowed, so events were lost: an immediate resync.
+    Overflow,
+    /// The host slept (a clock that counts suspended time jumped ahead): the
+    /// state is published even when it did not change.
+    TimeJump,
+}
+
+impl Cause {
+    /// The name used in the command's JSON (`initial`, `event`, …).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Cause::Initial => "initial",
+            Cause::Reconcile => "reconcile",
+            Cause::Event => "event",
+            Cause::Forced => "forced",
+            Cause::Overflow => "overflow",
+            Cause::TimeJump => "time_jump",
+        }
+    }
+}
+
+/// One published change: the state before and after, and what differs.
+///
+/// `seq` counts publications from 1; the first change has cause
+/// [`Cause::Initial`], an empty `old` and every interface in `delta.added`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The publication's number, from 1, without gaps.
+    pub seq: u64,
+    /// Why the enumeration that found it ran.
+    pub cause: Cause,
+    /// The state before (empty for the first change).
+    pub old: Arc<Snapshot>,
+    /// The state after.
+    pub new: Arc<Snapshot>,
+    /// What differs from `old` to `new`.
+    pub delta: Delta,
+}
+
+impl Change {
+    /// Whether an application should act on it: the first state, a wake from
+    /// sleep, or a delta that is major ([`Delta::is_major`]). A change only to
+    /// link-local addresses or to flags that do not affect reachability is
+    /// minor.
+    #[must_use]
+    pub fn is_major(&self) -> bool {
+        matches!(self.cause, Cause::Initial | Cause::TimeJump) || self.delta.is_major()
+    }
+}

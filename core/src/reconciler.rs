@@ -1,0 +1,582 @@
+//! The [`Reconciler`]: the state machine that decides when to enumerate and
+//! what to publish.
+
+use core::fmt;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use smallvec::SmallVec;
+
+use crate::change::{Cause, Change};
+use crate::config::Config;
+use crate::event::RouteEvent;
+use crate::snapshot::Snapshot;
+use crate::timer::{Timer, TimerTable};
+
+/// Names one enumeration the Reconciler asked for; its result must carry it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct EnumerationId(pub u64);
+
+/// An operating-system failure reported to the Reconciler, as text: the core
+/// only needs to know that it failed, and the text keeps traces replayable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct OsError(pub String);
+
+impl OsError {
+    /// A failure with this description.
+    pub fn new(message: impl Into<String>) -> Self {
+        OsError(message.into())
+    }
+}
+
+impl fmt::Display for OsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OsError {}
+
+/// How the route-monitor socket failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum MonitorFailure {
+    /// The socket's buffer overflowed (`ENOBUFS`): events were lost but the
+    /// socket still works. Resync at once.
+    Overflow,
+    /// Reading failed with an error: the socket must be replaced.
+    Error,
+    /// The socket was closed (end of stream): it must be replaced.
+    Closed,
+}
+
+/// Something the driver tells the Reconciler.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Input {
+    /// The route socket delivered a message: a hint that something changed.
+    Route(RouteEvent),
+    /// A reading of a clock that keeps counting while the host is suspended
+    /// (Linux `CLOCK_BOOTTIME`, else the wall clock), as time since that
+    /// clock's epoch. Feed one at every wake-up.
+    SleepClock(Duration),
+    /// The result of the enumeration [`Action::Enumerate`] asked for.
+    Enumerated {
+        /// The id the action carried.
+        id: EnumerationId,
+        /// The state read, or why it could not be read.
+        result: Result<Snapshot, OsError>,
+    },
+    /// The route socket failed.
+    MonitorFailed(MonitorFailure),
+    /// The result of the rebind [`Action::RebindMonitor`] asked for.
+    MonitorRebound(Result<(), OsError>),
+    /// The application asks for a check now.
+    ForceCheck,
+}
+
+/// Something the Reconciler asks the driver to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Read the whole network state and answer with [`Input::Enumerated`]
+    /// carrying this id.
+    Enumerate {
+        /// The id to answer with.
+        id: EnumerationId,
+    },
+    /// Hand this change to subscribers.
+    Publish(Change),
+    /// Close the route socket, open a new one, and answer with
+    /// [`Input::MonitorRebound`].
+    RebindMonitor,
+}
+
+/// Counters of what the Reconciler has seen and done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Stats {
+    /// Route hints received (including ignored ones).
+    pub route_events: u64,
+    /// Route hints the filter ruled out.
+    pub ignored_events: u64,
+    /// Enumerations asked for.
+    pub enumerations: u64,
+    /// Changes published.
+    pub publications: u64,
+    /// Route-socket overflows reported.
+    pub overflows: u64,
+    /// Rebinds asked for.
+    pub rebinds: u64,
+    /// Enumerations that failed or timed out.
+    pub enumeration_failures: u64,
+    /// Enumeration results ignored because their id was not the one in flight.
+    pub stale_results: u64,
+}
+
+/// The reasons gathered for the next enumeration.
+#[derive(Clone, Copy, Debug)]
+struct Wanted {
+    cause: Cause,
+    /// A timer ran out or the request was urgent: start as soon as allowed.
+    ready: bool,
+    /// Overflow, force, time jump or resync: start even during a retry backoff.
+    urgent: bool,
+    /// Publish even if nothing differs (time jump).
+    force_publish: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    id: EnumerationId,
+    cause: Cause,
+    force_publish: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MonitorState {
+    Healthy,
+    /// Failed; a rebind is scheduled on the `Rebind` timer.
+    Broken,
+    /// `RebindMonitor` was asked for; waiting for `MonitorRebound`.
+    Rebinding,
+}
+
+/// The sans-IO state machine at the heart of netstate.
+///
+/// It performs no I/O, reads no clock and starts no thread: time is always
+/// the caller's `now`, and the same inputs at the same instants always give
+/// the same actions. It decides when the network state must be read again
+/// and which results are worth publishing; the driver does the reading.
+///
+/// # Call order
+///
+/// * Inputs: [`handle_input`](Self::handle_input) for anything that happens,
+///   [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
+///   is reached (calling it early or twice does nothing).
+/// * Outputs: after every input, drain [`poll_action`](Self::poll_action) until
+///   `None`, then read [`poll_timeout`](Self::poll_timeout) again: it only
+///   changes when an input does.
+/// * Getters: [`state`](Self::state), [`stats`](Self::stats),
+///   [`last_timeout_reason`](Self::last_timeout_reason).
+///
+/// A driver is this loop:
+///
+/// ```
+/// # use netstate_core::{Action, Config, Input, Reconciler, Snapshot};
+/// # use std::time::{Duration, Instant};
+/// let start = Instant::now();
+/// let mut r = Reconciler::new(Config::default(), start);
+/// # let mut turns = 0;
+/// loop {
+///     while let Some(action) = r.poll_action() {
+///         match action {
+///             Action::Enumerate { id } => {
+///                 let result = Ok(Snapshot::empty()); // read the OS here
+///                 r.handle_input(start, Input::Enumerated { id, result });
+///             }
+///             Action::Publish(change) => println!("{} {:?}", change.seq, change.cause),
+///             Action::RebindMonitor => { /* reopen the route socket */ }
+///         }
+///     }
+///     // Wait for the route socket or for r.poll_timeout(), then feed the
+///     // core with what happened and the clock's new reading:
+///     let deadline = r.poll_timeout().expect("reconcile is on");
+///     r.handle_timeout(deadline);
+/// #   turns += 1; if turns == 2 { break; }
+/// }
+/// assert_eq!(r.stats().publications, 1);
+/// ```
+///
+/// # Rules
+///
+/// * The first action is an enumeration; the first success publishes with
+///   [`Cause::Initial`].
+/// * A route hint the filter admits starts (or restarts) the debounce, never
+///   past the maximum wait from the first hint of the burst.
+/// * Every reconcile interval after the last enumeration, enumerate anyway.
+/// * An overflow, a forced check and a detected sleep enumerate at once.
+/// * A socket error or close asks for a rebind, retried with exponential
+///   backoff; a successful rebind enumerates at once. The backoff restarts
+///   only once the socket has stayed healthy for the backoff's ceiling, so a
+///   socket that fails on every read is rebound ever more slowly, not in a loop.
+/// * At most one enumeration is in flight; a reason to enumerate that
+///   arrives meanwhile runs one more afterwards. A result with another id is
+///   ignored; an enumeration unanswered for the enumeration timeout counts as
+///   failed.
+/// * A failed enumeration keeps the last good state and is retried with
+///   backoff.
+/// * A result equal to the current state publishes nothing, unless the host
+///   slept ([`Cause::TimeJump`]).
+pub struct Reconciler {
+    config: Config,
+    timers: TimerTable,
+    state: Option<Arc<Snapshot>>,
+    /// Indexes of the interfaces the filter removed from the last enumeration.
+    ignored: SmallVec<[u32; 8]>,
+    seq: u64,
+    next_id: u64,
+    in_flight: Option<InFlight>,
+    wanted: Option<Wanted>,
+    retry_attempt: u32,
+    monitor: MonitorState,
+    rebind_attempt: u32,
+    last_rebound: Option<Instant>,
+    last_sleep_sample: Option<(Instant, Duration)>,
+    actions: VecDeque<Action>,
+    stats: Stats,
+    last_timeout_reason: Option<Timer>,
+}
+
+impl fmt::Debug for Reconciler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reconciler")
+            .field("seq", &self.seq)
+            .field("in_flight", &self.in_flight)
+            .field("wanted", &self.wanted)
+            .field("monitor", &self.monitor)
+            .field("timers", &self.timers)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reconciler {
+    /// A Reconciler that immediately asks for its first enumeration.
+    #[must_use]
+    pub fn new(config: Config, now: Instant) -> Self {
+        let mut r = Reconciler {
+            config,
+            timers: TimerTable::default(),
+            state: None,
+            ignored: SmallVec::new(),
+            seq: 0,
+            next_id: 0,
+            in_flight: None,
+            wanted: None,
+            retry_attempt: 0,
+            monitor: MonitorState::Healthy,
+            rebind_attempt: 0,
+            last_rebound: None,
+            last_sleep_sample: None,
+            actions: VecDeque::with_capacity(8),
+            stats: Stats::default(),
+            last_timeout_reason: None,
+        };
+        r.request(now, Cause::Initial, true, false);
+        r
+    }
+
+    /// The configuration it runs with.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The last published state, or `None` before the first publication.
+    #[must_use]
+    pub fn state(&self) -> Option<&Arc<Snapshot>> {
+        self.state.as_ref()
+    }
+
+    /// Its counters.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The timer that last ran out, for debugging.
+    #[must_use]
+    pub fn last_timeout_reason(&self) -> Option<Timer> {
+        self.last_timeout_reason
+    }
+
+    /// The next action to carry out, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called, or
+    /// `None` when only an input can make anything happen.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next().map(|(at, _)| at)
+    }
+
+    /// Runs every timer that expired at `now`. Early or repeated calls do
+    /// nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.take_expired(now) {
+            self.last_timeout_reason = Some(timer);
+            match timer {
+                Timer::Debounce | Timer::MaxWait => {
+                    self.timers.stop(Timer::Debounce);
+                    self.timers.stop(Timer::MaxWait);
+                    self.make_ready(now);
+                }
+                Timer::Reconcile => {
+                    // An enumeration in flight is as fresh as a reconcile
+                    // would be; its completion re-arms the interval.
+                    if self.in_flight.is_none() {
+                        self.request(now, Cause::Reconcile, false, false);
+                        self.make_ready(now);
+                    }
+                }
+                Timer::Retry => self.make_ready(now),
+                Timer::Rebind => {
+                    self.monitor = MonitorState::Rebinding;
+                    self.stats.rebinds += 1;
+                    self.actions.push_back(Action::RebindMonitor);
+                }
+                Timer::EnumerationTimeout => {
+                    if let Some(flight) = self.in_flight.take() {
+                        self.enumeration_failed(now, flight);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Feeds one input at instant `now`, then runs any timer expired at `now`.
+    pub fn handle_input(&mut self, now: Instant, input: Input) {
+        match input {
+            Input::Route(event) => self.handle_route(now, &event),
+            Input::SleepClock(sample) => self.handle_sleep_clock(now, sample),
+            Input::Enumerated { id, result } => self.handle_enumerated(now, id, result),
+            Input::MonitorFailed(MonitorFailure::Overflow) => {
+                self.stats.overflows += 1;
+                self.request(now, Cause::Overflow, true, false);
+            }
+            Input::MonitorFailed(MonitorFailure::Error | MonitorFailure::Closed) => {
+                self.handle_monitor_failed(now);
+            }
+            Input::MonitorRebound(result) => self.handle_rebound(now, result),
+            Input::ForceCheck => self.request(now, Cause::Forced, true, false),
+        }
+        self.handle_timeout(now);
+    }
+
+    fn handle_route(&mut self, now: Instant, event: &RouteEvent) {
+        self.stats.route_events += 1;
+        let ignored = &self.ignored;
+        if !self.config.filter.admits(event, |i| ignored.contains(&i)) {
+            self.stats.ignored_events += 1;
+            return;
+        }
+        self.request(now, Cause::Event, false, false);
+        // During a retry backoff the retry timer carries the request.
+        if self.timers.is_set(Timer::Retry) {
+            return;
+        }
+        let max_wait = match self.timers.get(Timer::MaxWait) {
+            Some(at) => at,
+            None => {
+                let at = now + self.config.max_wait;
+                self.timers.set(Timer::MaxWait, at);
+                at
+            }
+        };
+        self.timers
+            .set(Timer::Debounce, (now + self.config.debounce).min(max_wait));
+    }
+
+    fn handle_sleep_clock(&mut self, now: Instant, sample: Duration) {
+        let previous = self.last_sleep_sample.replace((now, sample));
+        let Some((then, before)) = previous else {
+            return;
+        };
+        // A clock stepping backwards (an NTP correction of the wall clock) is
+        // not a sleep: the new reading simply becomes the baseline.
+        let Some(slept_clock) = sample.checked_sub(before) else {
+            return;
+        };
+        let awake = now.saturating_duration_since(then);
+        if slept_clock.saturating_sub(awake) > self.config.jump_threshold {
+            self.request(now, Cause::TimeJump, true, true);
+        }
+    }
+
+    fn handle_monitor_failed(&mut self, now: Instant) {
+        if self.monitor != MonitorState::Healthy {
+            return;
+        }
+        let backoff = self.config.rebind_backoff;
+        let healthy_long = self
+            .last_rebound
+            .is_none_or(|t| now.saturating_duration_since(t) >= backoff.max);
+        if healthy_long {
+            self.rebind_attempt = 0;
+        }
+        self.schedule_rebind(now);
+    }
+
+    fn schedule_rebind(&mut self, now: Instant) {
+        let delay = self.config.rebind_backoff.delay(self.rebind_attempt);
+        self.rebind_attempt = self.rebind_attempt.saturating_add(1);
+        self.monitor = MonitorState::Broken;
+        self.timers.set(Timer::Rebind, now + delay);
+    }
+
+    fn handle_rebound(&mut self, now: Instant, result: Result<(), OsError>) {
+        if self.monitor != MonitorState::Rebinding {
+            return;
+        }
+        match result {
+            Ok(()) => {
+                self.monitor = MonitorState::Healthy;
+                self.last_rebound = Some(now);
+                // Events were lost while the socket was down: resync.
+                self.request(now, Cause::Reconcile, true, false);
+            }
+            Err(_) => self.schedule_rebind(now),
+        }
+    }
+
+    fn handle_enumerated(
+        &mut self,
+        now: Instant,
+        id: EnumerationId,
+        result: Result<Snapshot, OsError>,
+    ) {
+        let flight = match self.in_flight {
+            Some(flight) if flight.id == id => flight,
+            _ => {
+                self.stats.stale_results += 1;
+                return;
+            }
+        };
+        self.in_flight = None;
+        self.timers.stop(Timer::EnumerationTimeout);
+        match result {
+            Ok(snapshot) => self.enumeration_succeeded(now, flight, snapshot),
+            Err(_) => self.enumeration_failed(now, flight),
+        }
+        self.try_start(now);
+    }
+
+    fn enumeration_succeeded(&mut self, now: Instant, flight: InFlight, snapshot: Snapshot) {
+        self.retry_attempt = 0;
+        self.timers.stop(Timer::Retry);
+        if let Some(interval) = self.config.reconcile {
+            self.timers.set(Timer::Reconcile, now + interval);
+        }
+        let filter = &self.config.filter;
+        let snapshot = if filter.ignores_nothing() {
+            self.ignored.clear();
+            snapshot
+        } else {
+            self.ignored.clear();
+            let ignored = &mut self.ignored;
+            snapshot.retain(|i| {
+                let keep = filter.keeps(i);
+                if !keep {
+                    ignored.push(i.index);
+                }
+                keep
+            })
+        };
+        let (cause, old) = match &self.state {
+            None => (Cause::Initial, Arc::new(Snapshot::empty())),
+            Some(old) if **old != snapshot || flight.force_publish => (flight.cause, old.clone()),
+            Some(_) => return,
+        };
+        let delta = Snapshot::diff(&old, &snapshot);
+        let new = Arc::new(snapshot);
+        self.seq += 1;
+        self.stats.publications += 1;
+        self.state = Some(new.clone());
+        self.actions.push_back(Action::Publish(Change {
+            seq: self.seq,
+            cause,
+            old,
+            new,
+            delta,
+        }));
+    }
+
+    fn enumeration_failed(&mut self, now: Instant, flight: InFlight) {
+        self.stats.enumeration_failures += 1;
+        let delay = self.config.retry_backoff.delay(self.retry_attempt);
+        self.retry_attempt = self.retry_attempt.saturating_add(1);
+        self.timers.set(Timer::Retry, now + delay);
+        // The failed attempt's reasons wait for the retry timer; requests
+        // that arrived during it lose their urgency too, so a failing
+        // enumeration is never retried in a loop.
+        let mut w = self.wanted.take().unwrap_or(Wanted {
+            cause: flight.cause,
+            ready: false,
+            urgent: false,
+            force_publish: false,
+        });
+        w.cause = w.cause.max(flight.cause);
+        w.force_publish |= flight.force_publish;
+        w.ready = false;
+        w.urgent = false;
+        self.wanted = Some(w);
+    }
+
+    /// Adds a reason to enumerate. Urgent reasons start at once (or right
+    /// after the enumeration in flight).
+    fn request(&mut self, now: Instant, cause: Cause, urgent: bool, force_publish: bool) {
+        let w = self.wanted.get_or_insert(Wanted {
+            cause,
+            ready: false,
+            urgent: false,
+            force_publish: false,
+        });
+        w.cause = w.cause.max(cause);
+        w.urgent |= urgent;
+        w.ready |= urgent;
+        w.force_publish |= force_publish;
+        if urgent {
+            self.timers.stop(Timer::Debounce);
+            self.timers.stop(Timer::MaxWait);
+            self.try_start(now);
+        }
+    }
+
+    fn make_ready(&mut self, now: Instant) {
+        if let Some(w) = &mut self.wanted {
+            w.ready = true;
+        }
+        self.try_start(now);
+    }
+
+    fn try_start(&mut self, now: Instant) {
+        let Some(w) = self.wanted else {
+            return;
+        };
+        if !w.ready || self.in_flight.is_some() {
+            return;
+        }
+        if self.timers.is_set(Timer::Retry) && !w.urgent {
+            return;
+        }
+        self.wanted = None;
+        self.timers.stop(Timer::Debounce);
+        self.timers.stop(Timer::MaxWait);
+        self.timers.stop(Timer::Retry);
+        let id = EnumerationId(self.next_id);
+        self.next_id += 1;
+        self.in_flight = Some(InFlight {
+            id,
+            cause: w.cause,
+            force_publish: w.force_publish,
+        });
+        self.timers.set(
+            Timer::EnumerationTimeout,
+            now + self.config.enumeration_timeout,
+        );
+        self.stats.enumerations += 1;
+        self.actions.push_back(Action::Enumerate { id });
+    }
+}
+
+#[cfg(test)]
+mod tests;
