@@ -41,6 +41,9 @@ mod json;
 mod reconciler;
 mod snapshot;
 mod timer;
+pub mod wire;
+#[cfg(feature = "serde")]
+pub mod trace;
 
 pub use change::{Cause, Change};
 pub use config::{

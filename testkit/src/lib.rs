@@ -1,4 +1,6 @@
-//! Not built yet: this crate is a placeholder in the workspace layout of
-//! DESIGN.md and exposes nothing. See the project's open issues for what it
-//! will hold.
+//! # netstate-testkit
+//!
+//! Tools to prove netstate's promises and to test applications against
+//! network changes without touching the host.
+#![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]

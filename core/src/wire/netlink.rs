@@ -1,0 +1,1 @@
+//! Linux netlink (`NETLINK_ROUTE`) messages. (Being written: issue 3.)

@@ -1,0 +1,1 @@
+//! BSD / macOS routing-socket (`PF_ROUTE`) messages. (Being written: issue 8.)

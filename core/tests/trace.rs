@@ -1,0 +1,102 @@
+//! A recorded trace, written as JSON lines and read back, replays to exactly
+//! the changes the live run published.
+
+use std::time::{Duration, Instant};
+
+use netstate_core::trace::{ReplayError, Replayer, TraceEvent, TraceHeader, TraceRecord};
+use netstate_core::{
+    Action, Address, Change, Config, Family, Filter, Input, Interface, InterfaceFlags,
+    MonitorFailure, OsError, Reconciler, RouteEvent, RouteEventKind, Snapshot,
+};
+
+fn snap(addr: &str) -> Snapshot {
+    let mut i = Interface::new(2, "eth0");
+    i.flags = InterfaceFlags::UP;
+    i.addrs.push(Address::new(addr.parse().unwrap()));
+    Snapshot::new(vec![i, Interface::new(3, "veth0")], Default::default()).unwrap()
+}
+
+#[test]
+fn a_trace_replays_to_the_same_publications() {
+    let config = Config::builder()
+        .filter(Filter::new().ignore_prefix("veth"))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let mut live = Reconciler::new(config.clone(), start);
+    let mut lines = vec![serde_json::to_string(&TraceHeader::new(&config)).unwrap()];
+    let mut published: Vec<Change> = Vec::new();
+    let mut pending = Vec::new();
+    let mut now = start;
+    let record = |now: Instant, event: TraceEvent, lines: &mut Vec<String>| {
+        lines.push(serde_json::to_string(&TraceRecord::new(start, now, event)).unwrap());
+    };
+    for step in 0..40u32 {
+        now += Duration::from_millis(u64::from(step % 4) * 150);
+        let input = match step % 5 {
+            0 => Input::Route(RouteEvent::new(RouteEventKind::AddrNew).with_family(Family::V4).with_index(2)),
+            1 => Input::SleepClock(Duration::from_secs(u64::from(step) * 10)),
+            2 if step % 3 == 0 => Input::MonitorFailed(MonitorFailure::Overflow),
+            3 => Input::MonitorRebound(Err(OsError::new("nope"))),
+            _ => Input::ForceCheck,
+        };
+        record(now, TraceEvent::Input(input.clone()), &mut lines);
+        live.handle_input(now, input);
+        record(now, TraceEvent::Timeout, &mut lines);
+        live.handle_timeout(now);
+        while let Some(a) = live.poll_action() {
+            match a {
+                Action::Enumerate { id } => pending.push(id),
+                Action::Publish(c) => published.push(c),
+                Action::RebindMonitor => {}
+            }
+        }
+        for id in pending.drain(..) {
+            let result = if step % 7 == 6 {
+                Err(OsError::new("EINTR"))
+            } else {
+                Ok(snap(if step % 2 == 0 { "10.0.0.1/24" } else { "10.0.0.2/24" }))
+            };
+            let input = Input::Enumerated { id, result };
+            record(now, TraceEvent::Input(input.clone()), &mut lines);
+            live.handle_input(now, input);
+            while let Some(a) = live.poll_action() {
+                if let Action::Publish(c) = a {
+                    published.push(c);
+                }
+            }
+        }
+    }
+    assert!(published.len() > 3);
+
+    let header: TraceHeader = serde_json::from_str(&lines[0]).unwrap();
+    let mut replay = Replayer::new(&header, Instant::now()).unwrap();
+    let mut replayed = Vec::new();
+    for line in &lines[1..] {
+        let r: TraceRecord = serde_json::from_str(line).unwrap();
+        for a in replay.apply(r).unwrap() {
+            if let Action::Publish(c) = a {
+                replayed.push(c);
+            }
+        }
+    }
+    assert_eq!(replayed, published);
+    assert_eq!(replay.reconciler().stats(), live.stats());
+}
+
+#[test]
+fn a_corrupt_trace_is_a_typed_error() {
+    let mut header = TraceHeader::new(&Config::default());
+    header.netstate_trace = 99;
+    assert_eq!(
+        Replayer::new(&header, Instant::now()).unwrap_err(),
+        ReplayError::UnsupportedVersion(99)
+    );
+    let mut header = TraceHeader::new(&Config::default());
+    header.config.max_wait_ms = 1;
+    assert!(matches!(Replayer::new(&header, Instant::now()), Err(ReplayError::Config(_))));
+    let mut r = Replayer::new(&TraceHeader::new(&Config::default()), Instant::now()).unwrap();
+    r.apply(TraceRecord { at_ns: 10, event: TraceEvent::Timeout }).unwrap();
+    let e = r.apply(TraceRecord { at_ns: 5, event: TraceEvent::Timeout }).unwrap_err();
+    assert!(matches!(e, ReplayError::TimeWentBackwards { .. }));
+}
