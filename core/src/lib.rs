@@ -34,6 +34,7 @@ mod change;
 mod config;
 mod diff;
 mod event;
+pub mod fanout;
 mod filter;
 mod flags;
 #[cfg(feature = "serde")]
@@ -41,9 +42,9 @@ mod json;
 mod reconciler;
 mod snapshot;
 mod timer;
-pub mod wire;
 #[cfg(feature = "serde")]
 pub mod trace;
+pub mod wire;
 
 pub use change::{Cause, Change};
 pub use config::{

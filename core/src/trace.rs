@@ -166,7 +166,10 @@ impl core::fmt::Display for ReplayError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ReplayError::UnsupportedVersion(v) => {
-                write!(f, "trace format version {v} is not supported (expected {TRACE_VERSION})")
+                write!(
+                    f,
+                    "trace format version {v} is not supported (expected {TRACE_VERSION})"
+                )
             }
             ReplayError::Config(e) => write!(f, "recorded configuration is invalid: {e}"),
             ReplayError::TimeWentBackwards { previous_ns, at_ns } => write!(
@@ -216,7 +219,8 @@ impl Replayer {
         }
         self.last_ns = record.at_ns;
         let now = self.start + Duration::from_nanos(record.at_ns);
-        let mut actions: Vec<Action> = std::iter::from_fn(|| self.reconciler.poll_action()).collect();
+        let mut actions: Vec<Action> =
+            std::iter::from_fn(|| self.reconciler.poll_action()).collect();
         match record.event {
             TraceEvent::Input(input) => self.reconciler.handle_input(now, input),
             TraceEvent::Timeout => self.reconciler.handle_timeout(now),

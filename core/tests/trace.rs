@@ -34,7 +34,11 @@ fn a_trace_replays_to_the_same_publications() {
     for step in 0..40u32 {
         now += Duration::from_millis(u64::from(step % 4) * 150);
         let input = match step % 5 {
-            0 => Input::Route(RouteEvent::new(RouteEventKind::AddrNew).with_family(Family::V4).with_index(2)),
+            0 => Input::Route(
+                RouteEvent::new(RouteEventKind::AddrNew)
+                    .with_family(Family::V4)
+                    .with_index(2),
+            ),
             1 => Input::SleepClock(Duration::from_secs(u64::from(step) * 10)),
             2 if step % 3 == 0 => Input::MonitorFailed(MonitorFailure::Overflow),
             3 => Input::MonitorRebound(Err(OsError::new("nope"))),
@@ -55,7 +59,11 @@ fn a_trace_replays_to_the_same_publications() {
             let result = if step % 7 == 6 {
                 Err(OsError::new("EINTR"))
             } else {
-                Ok(snap(if step % 2 == 0 { "10.0.0.1/24" } else { "10.0.0.2/24" }))
+                Ok(snap(if step % 2 == 0 {
+                    "10.0.0.1/24"
+                } else {
+                    "10.0.0.2/24"
+                }))
             };
             let input = Input::Enumerated { id, result };
             record(now, TraceEvent::Input(input.clone()), &mut lines);
@@ -94,9 +102,21 @@ fn a_corrupt_trace_is_a_typed_error() {
     );
     let mut header = TraceHeader::new(&Config::default());
     header.config.max_wait_ms = 1;
-    assert!(matches!(Replayer::new(&header, Instant::now()), Err(ReplayError::Config(_))));
+    assert!(matches!(
+        Replayer::new(&header, Instant::now()),
+        Err(ReplayError::Config(_))
+    ));
     let mut r = Replayer::new(&TraceHeader::new(&Config::default()), Instant::now()).unwrap();
-    r.apply(TraceRecord { at_ns: 10, event: TraceEvent::Timeout }).unwrap();
-    let e = r.apply(TraceRecord { at_ns: 5, event: TraceEvent::Timeout }).unwrap_err();
+    r.apply(TraceRecord {
+        at_ns: 10,
+        event: TraceEvent::Timeout,
+    })
+    .unwrap();
+    let e = r
+        .apply(TraceRecord {
+            at_ns: 5,
+            event: TraceEvent::Timeout,
+        })
+        .unwrap_err();
     assert!(matches!(e, ReplayError::TimeWentBackwards { .. }));
 }
