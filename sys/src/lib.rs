@@ -1,4 +1,34 @@
-//! Not built yet: this crate is a placeholder in the workspace layout of
-//! DESIGN.md and exposes nothing. See the project's open issues for what it
-//! will hold.
-#![forbid(unsafe_code)]
+//! # netstate-sys
+//!
+//! The operating-system side of netstate: the route-monitor socket, the
+//! enumeration of the interface table, the clock that counts suspended time,
+//! and (Linux) network namespaces.
+//!
+//! ## What this crate does not do
+//!
+//! It owns no thread and no runtime and decides nothing: sockets are opened
+//! non-blocking and read when the caller (a driver) says they are ready;
+//! what a message means and when to enumerate is `netstate-core`'s
+//! business. It is the only netstate crate with `unsafe` or
+//! `cfg(target_os)`; every `unsafe` block says what it relies on.
+//!
+//! ## Linux
+//!
+//! * [`RouteSocket`]: a non-blocking `NETLINK_ROUTE` socket joined to the
+//!   link, address, route and rule groups, with a large receive buffer and an
+//!   in-kernel filter that drops route messages that cannot change the
+//!   default route; overflow (`ENOBUFS`) is reported apart from errors, and
+//!   datagrams not sent by the kernel are dropped.
+//! * [`Enumerator`]: link and address dumps plus one route lookup per family
+//!   over its own socket, into a `Snapshot`; interrupted dumps are retried.
+//! * [`Netns`]: open either inside a network namespace.
+//! * [`sleep_clock`]: `CLOCK_BOOTTIME`.
+#![warn(missing_docs, unreachable_pub)]
+
+mod clock;
+#[cfg(target_os = "linux")]
+mod linux;
+
+pub use clock::sleep_clock;
+#[cfg(target_os = "linux")]
+pub use linux::*;

@@ -4,3 +4,6 @@
 //! network changes without touching the host.
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
+
+#[cfg(target_os = "linux")]
+pub mod netns;

@@ -1,1 +1,0 @@
-//! Linux netlink (`NETLINK_ROUTE`) messages. (Being written: issue 3.)

@@ -1,0 +1,91 @@
+//! Linux netlink (`NETLINK_ROUTE`): route-monitor datagrams into
+//! [`RouteEvent`](crate::RouteEvent) hints, and the requests and replies of an
+//! enumeration into a [`Snapshot`](crate::Snapshot).
+//!
+//! Pure: no socket here (that is `netstate-sys`), so all of it is compiled
+//! and tested on every platform, with byte fixtures.
+//!
+//! * [`events`]: the monitor's hot path. A datagram (one or several netlink
+//!   messages) becomes hints by reading the fixed headers and only the
+//!   attributes the filter needs. It never allocates and never panics; a
+//!   malformed message is counted and skipped.
+//! * [`requests`]: the link and address dumps and the default-route lookups
+//!   of one enumeration, built with `netlink-packet-route`.
+//! * [`dump`]: collects the replies into a `Snapshot` with
+//!   `netlink-packet-route`'s message types, and refuses a dump the kernel
+//!   marked interrupted or that mixes two states.
+//!
+//! ## Why the event path has its own parser
+//!
+//! The enumeration uses `netlink-packet-route` throughout. The event path
+//! reads the headers itself because of one requirement the crate cannot meet:
+//! the crate's `DecodeError` carries a `String`, built with `format!` for
+//! every malformed message or attribute (`NetlinkBuffer::new_checked`,
+//! `NlaBuffer::new_checked`), so hostile or truncated input allocates per
+//! message, and the event path must not allocate. The comparison is
+//! measured by `cargo bench -p netstate-bench --bench netlink_events`
+//! (figures in `docs/architecture.md`): own parser against the crate's
+//! zero-copy buffers (`NetlinkBuffer`, `RouteMessageBuffer` via its header
+//! parser, `NlasIterator`) on the same datagrams, valid and malformed.
+
+pub mod dump;
+pub mod events;
+pub mod fixtures;
+pub mod requests;
+
+/// `NLMSG_NOOP`: nothing.
+pub const NLMSG_NOOP: u16 = 1;
+/// `NLMSG_ERROR`: an error or acknowledgement.
+pub const NLMSG_ERROR: u16 = 2;
+/// `NLMSG_DONE`: the end of a dump.
+pub const NLMSG_DONE: u16 = 3;
+/// `NLMSG_OVERRUN`: data was lost.
+pub const NLMSG_OVERRUN: u16 = 4;
+/// `RTM_NEWLINK`.
+pub const RTM_NEWLINK: u16 = 16;
+/// `RTM_DELLINK`.
+pub const RTM_DELLINK: u16 = 17;
+/// `RTM_NEWADDR`.
+pub const RTM_NEWADDR: u16 = 20;
+/// `RTM_DELADDR`.
+pub const RTM_DELADDR: u16 = 21;
+/// `RTM_NEWROUTE`.
+pub const RTM_NEWROUTE: u16 = 24;
+/// `RTM_DELROUTE`.
+pub const RTM_DELROUTE: u16 = 25;
+/// `RTM_NEWRULE`.
+pub const RTM_NEWRULE: u16 = 32;
+/// `RTM_DELRULE`.
+pub const RTM_DELRULE: u16 = 33;
+
+/// `NLM_F_MULTI`: part of a multipart reply.
+pub const NLM_F_MULTI: u16 = 0x02;
+/// `NLM_F_DUMP_INTR`: the dump was interrupted by a change; its content is
+/// inconsistent and must be read again.
+pub const NLM_F_DUMP_INTR: u16 = 0x10;
+
+/// `AF_INET` on Linux.
+pub const AF_INET: u8 = 2;
+/// `AF_INET6` on Linux.
+pub const AF_INET6: u8 = 10;
+
+/// Multicast groups (bit numbers, `RTNLGRP_*`) a route monitor joins: links,
+/// IPv4 and IPv6 addresses, IPv4 and IPv6 routes, IPv4 and IPv6 rules.
+pub const MONITOR_GROUPS: [u32; 7] = [
+    1,  // RTNLGRP_LINK
+    5,  // RTNLGRP_IPV4_IFADDR
+    7,  // RTNLGRP_IPV4_ROUTE
+    8,  // RTNLGRP_IPV4_RULE
+    9,  // RTNLGRP_IPV6_IFADDR
+    11, // RTNLGRP_IPV6_ROUTE
+    19, // RTNLGRP_IPV6_RULE
+];
+
+/// The size of a netlink message header.
+pub const HEADER_LEN: usize = 16;
+
+/// Rounds up to the netlink alignment (4 bytes).
+#[must_use]
+pub const fn align(len: usize) -> usize {
+    (len + 3) & !3
+}

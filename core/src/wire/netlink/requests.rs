@@ -1,0 +1,122 @@
+//! The requests of one enumeration, built with `netlink-packet-route`.
+//!
+//! * a link dump (`RTM_GETLINK`, `NLM_F_DUMP`) asking the kernel to skip
+//!   statistics (`IFLA_EXT_MASK` = `RTEXT_FILTER_SKIP_STATS`), which are most
+//!   of a link message and of no use here;
+//! * an address dump (`RTM_GETADDR`, `NLM_F_DUMP`) of both families;
+//! * per family, a route lookup (`RTM_GETROUTE` without `NLM_F_DUMP`, with
+//!   `RTA_DST` = a probe address on the internet): the kernel answers with
+//!   the route it would use, after policy rules (a VPN's own table, a
+//!   `not fwmark` rule), and an override such as OpenVPN's `0.0.0.0/1`, as
+//!   `ip route get` does. It is one FIB lookup, so its cost does not grow
+//!   with the routing table: no route dump, no `/proc/net/route` scan (a
+//!   million-route BGP table drove another monitor to 150-300% CPU that way,
+//!   Tailscale issue 7621). No packet is sent to the probe address.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
+};
+use netlink_packet_route::address::AddressMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use super::{AF_INET, AF_INET6};
+
+/// The IPv4 address whose route stands for "the internet" (a public resolver
+/// address; nothing is sent to it).
+pub const PROBE_V4: Ipv4Addr = Ipv4Addr::new(8, 8, 8, 8);
+/// The IPv6 address whose route stands for "the internet".
+pub const PROBE_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888);
+
+fn encode(inner: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = seq;
+    let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(inner));
+    msg.finalize();
+    let mut buf = vec![0; msg.buffer_len()];
+    msg.serialize(&mut buf);
+    buf
+}
+
+/// A dump of every link, without statistics, with sequence number `seq`.
+#[must_use]
+pub fn link_dump(seq: u32) -> Vec<u8> {
+    let mut m = LinkMessage::default();
+    m.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    encode(RouteNetlinkMessage::GetLink(m), NLM_F_REQUEST | NLM_F_DUMP, seq)
+}
+
+/// A dump of every address of both families, with sequence number `seq`.
+#[must_use]
+pub fn addr_dump(seq: u32) -> Vec<u8> {
+    encode(
+        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        NLM_F_REQUEST | NLM_F_DUMP,
+        seq,
+    )
+}
+
+/// A lookup of the route the kernel would use towards `probe`, with
+/// sequence number `seq`.
+#[must_use]
+pub fn route_get(seq: u32, probe: IpAddr) -> Vec<u8> {
+    let mut m = RouteMessage::default();
+    let (family, len) = match probe {
+        IpAddr::V4(_) => (AF_INET, 32),
+        IpAddr::V6(_) => (AF_INET6, 128),
+    };
+    m.header.address_family = AddressFamily::from(family);
+    m.header.destination_prefix_length = len;
+    m.attributes
+        .push(RouteAttribute::Destination(RouteAddress::from(probe)));
+    encode(RouteNetlinkMessage::GetRoute(m), NLM_F_REQUEST, seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::netlink::HEADER_LEN;
+
+    fn header(b: &[u8]) -> (u32, u16, u16, u32) {
+        (
+            u32::from_ne_bytes(b[0..4].try_into().unwrap()),
+            u16::from_ne_bytes(b[4..6].try_into().unwrap()),
+            u16::from_ne_bytes(b[6..8].try_into().unwrap()),
+            u32::from_ne_bytes(b[8..12].try_into().unwrap()),
+        )
+    }
+
+    #[test]
+    fn dumps_are_well_formed_requests() {
+        let l = link_dump(7);
+        assert_eq!(header(&l), (l.len() as u32, 18, NLM_F_REQUEST | NLM_F_DUMP, 7));
+        // ifinfomsg, then IFLA_EXT_MASK (29) holding RTEXT_FILTER_SKIP_STATS (8).
+        let attr = &l[HEADER_LEN + 16..];
+        assert_eq!(u16::from_ne_bytes([attr[2], attr[3]]), 29);
+        assert_eq!(u32::from_ne_bytes(attr[4..8].try_into().unwrap()), 8);
+        let a = addr_dump(8);
+        assert_eq!(header(&a), (a.len() as u32, 22, NLM_F_REQUEST | NLM_F_DUMP, 8));
+    }
+
+    #[test]
+    fn route_lookups_carry_the_probe_as_destination() {
+        let r = route_get(9, IpAddr::V6(PROBE_V6));
+        assert_eq!(header(&r), (r.len() as u32, 26, NLM_F_REQUEST, 9));
+        let body = &r[HEADER_LEN..];
+        assert_eq!(body[0], AF_INET6);
+        assert_eq!(body[1], 128);
+        // RTA_DST (1) with the 16 address bytes.
+        let attr = &body[12..];
+        assert_eq!(u16::from_ne_bytes([attr[0], attr[1]]), 20);
+        assert_eq!(u16::from_ne_bytes([attr[2], attr[3]]), 1);
+        assert_eq!(&attr[4..20], &PROBE_V6.octets());
+        let r4 = route_get(10, IpAddr::V4(PROBE_V4));
+        assert_eq!(r4[HEADER_LEN], AF_INET);
+        assert_eq!(r4[HEADER_LEN + 1], 32);
+    }
+}

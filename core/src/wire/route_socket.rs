@@ -1,1 +1,0 @@
-//! BSD / macOS routing-socket (`PF_ROUTE`) messages. (Being written: issue 8.)

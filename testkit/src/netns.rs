@@ -1,0 +1,188 @@
+//! Network-namespace fixtures (Linux, root): a uniquely named namespace in
+//! which tests add veth pairs, addresses and routes with `ip`, open
+//! netstate's sockets, and which is deleted on drop, even when the test
+//! fails.
+//!
+//! Tests get one with [`NetnsFixture::require`]: without root (or without
+//! `ip`) it prints why the test skips and returns `None`, so nothing passes
+//! silently. Only addresses inside the namespace (and its loopback) are used.
+
+use std::fmt;
+use std::io;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use netstate_sys::Netns;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Why a namespace fixture could not be made.
+#[derive(Debug)]
+pub enum FixtureError {
+    /// Running `ip` failed to start.
+    Spawn(io::Error),
+    /// `ip` ran and failed; the command line and its stderr.
+    Ip {
+        /// The arguments given to `ip`.
+        args: String,
+        /// What `ip` printed on stderr.
+        stderr: String,
+    },
+    /// The namespace could not be opened.
+    Open(io::Error),
+}
+
+impl fmt::Display for FixtureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FixtureError::Spawn(e) => write!(f, "cannot run ip: {e}"),
+            FixtureError::Ip { args, stderr } => write!(f, "ip {args} failed: {}", stderr.trim()),
+            FixtureError::Open(e) => write!(f, "cannot open the namespace: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FixtureError {}
+
+/// Why namespace tests cannot run here, if they cannot.
+#[must_use]
+pub fn skip_reason() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .map(str::to_owned);
+    if euid.as_deref() != Some("0") {
+        return Some("creating network namespaces needs root".into());
+    }
+    match Command::new("ip").arg("-V").output() {
+        Ok(o) if o.status.success() => None,
+        _ => Some("the `ip` command (iproute2) is missing".into()),
+    }
+}
+
+/// A network namespace owned by one test; deleted on drop.
+#[derive(Debug)]
+pub struct NetnsFixture {
+    name: String,
+    netns: Option<Netns>,
+}
+
+impl NetnsFixture {
+    /// A fresh namespace with its loopback up, or `None` (after printing why
+    /// `test` skips) when namespace tests cannot run here. Panics if they
+    /// can run but the namespace cannot be made: that is a real failure.
+    #[must_use]
+    pub fn require(test: &str) -> Option<Self> {
+        if let Some(why) = skip_reason() {
+            eprintln!("SKIPPED {test}: {why}");
+            return None;
+        }
+        match NetnsFixture::new() {
+            Ok(f) => Some(f),
+            Err(e) => panic!("{test}: cannot create a network namespace: {e}"),
+        }
+    }
+
+    /// A fresh namespace with its loopback up.
+    pub fn new() -> Result<Self, FixtureError> {
+        let name = format!(
+            "nst-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        run_ip(&["netns", "add", &name])?;
+        let mut f = NetnsFixture { name, netns: None };
+        f.netns = Some(Netns::named(&f.name).map_err(FixtureError::Open)?);
+        f.ip(&["link", "set", "lo", "up"])?;
+        Ok(f)
+    }
+
+    /// The namespace's name (for `ip -n NAME`).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The namespace, to open netstate's sockets in it.
+    ///
+    /// # Panics
+    /// Never after construction succeeded.
+    #[must_use]
+    pub fn netns(&self) -> &Netns {
+        self.netns.as_ref().expect("opened in new()")
+    }
+
+    /// Runs `ip -n NAME ARGS…` and returns its stdout.
+    pub fn ip(&self, args: &[&str]) -> Result<String, FixtureError> {
+        let mut all = vec!["-n", self.name.as_str()];
+        all.extend_from_slice(args);
+        run_ip(&all)
+    }
+
+    /// Runs `ip -j -n NAME ARGS…` and parses its JSON output.
+    pub fn ip_json(&self, args: &[&str]) -> Result<serde_json::Value, FixtureError> {
+        let mut all = vec!["-j"];
+        all.extend_from_slice(args);
+        let out = self.ip(&all)?;
+        serde_json::from_str(if out.trim().is_empty() { "[]" } else { &out }).map_err(|e| FixtureError::Ip {
+            args: all.join(" "),
+            stderr: format!("unparsable JSON: {e}"),
+        })
+    }
+
+    /// Runs `ip -batch -` in the namespace with `lines` as commands, for
+    /// thousands of changes in one process.
+    pub fn ip_batch(&self, lines: &str) -> Result<(), FixtureError> {
+        use std::io::Write;
+        let mut child = Command::new("ip")
+            .args(["-n", &self.name, "-batch", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(FixtureError::Spawn)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(lines.as_bytes()).map_err(FixtureError::Spawn)?;
+        }
+        let out = child.wait_with_output().map_err(FixtureError::Spawn)?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(FixtureError::Ip {
+                args: "-batch -".into(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            })
+        }
+    }
+
+    /// Adds a veth pair `a` – `b` inside the namespace and brings both up.
+    pub fn add_veth(&self, a: &str, b: &str) -> Result<(), FixtureError> {
+        self.ip(&["link", "add", a, "type", "veth", "peer", "name", b])?;
+        self.ip(&["link", "set", a, "up"])?;
+        self.ip(&["link", "set", b, "up"])?;
+        Ok(())
+    }
+}
+
+impl Drop for NetnsFixture {
+    fn drop(&mut self) {
+        self.netns = None;
+        if let Err(e) = run_ip(&["netns", "del", &self.name]) {
+            eprintln!("warning: could not delete namespace {}: {e}", self.name);
+        }
+    }
+}
+
+fn run_ip(args: &[&str]) -> Result<String, FixtureError> {
+    let out = Command::new("ip").args(args).output().map_err(FixtureError::Spawn)?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(FixtureError::Ip {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+}

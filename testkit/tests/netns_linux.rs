@@ -1,0 +1,424 @@
+//! Real-kernel tests of the Linux layer, each in a network namespace it
+//! creates and deletes. Without root they print why they skip.
+#![cfg(target_os = "linux")]
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use netstate_core::wire::netlink::events::parse_events;
+use netstate_core::{AddrFlags, Filter, InterfaceFlags, RouteEvent, RouteEventKind, Snapshot};
+use netstate_sys::{Enumerator, Recv, RouteSocket, RouteSocketOptions};
+use netstate_testkit::netns::NetnsFixture;
+use serde_json::Value;
+
+/// Reads every datagram the socket delivers until `stop` accepts one of the
+/// hints, or `timeout` passes. Returns the hints and the datagram count.
+fn read_until(
+    sock: &RouteSocket,
+    timeout: Duration,
+    mut stop: impl FnMut(&RouteEvent) -> bool,
+) -> (Vec<RouteEvent>, usize, bool) {
+    let deadline = Instant::now() + timeout;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut events = Vec::new();
+    let mut datagrams = 0;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || !sock.wait_readable(left).expect("poll") {
+            return (events, datagrams, false);
+        }
+        loop {
+            match sock.recv(&mut buf).expect("recv") {
+                Recv::Datagram(len) => {
+                    datagrams += 1;
+                    let mut found = false;
+                    parse_events(&buf[..len], |e| {
+                        found |= stop(&e);
+                        events.push(e);
+                    });
+                    if found {
+                        return (events, datagrams, true);
+                    }
+                }
+                Recv::WouldBlock => break,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+}
+
+fn admitted(e: &RouteEvent) -> bool {
+    Filter::default().admits(e, |_| false)
+}
+
+/// A namespace with two veth pairs, v4/v6 addresses (global, link-local,
+/// nodad, on a down link), and default routes of both families.
+fn populated(ns: &NetnsFixture) {
+    ns.add_veth("nsa0", "nsa1").unwrap();
+    ns.add_veth("nsb0", "nsb1").unwrap();
+    ns.ip(&["link", "set", "nsb1", "down"]).unwrap();
+    ns.ip(&["link", "set", "nsa0", "mtu", "1400"]).unwrap();
+    for (addr, dev) in [
+        ("10.77.0.2/24", "nsa0"),
+        ("10.77.0.3/24", "nsa0"),
+        ("10.78.0.2/16", "nsb0"),
+        ("10.79.0.9/24", "nsb1"),
+    ] {
+        ns.ip(&["addr", "add", addr, "dev", dev]).unwrap();
+    }
+    ns.ip(&["addr", "add", "2001:db8:77::2/64", "dev", "nsa0", "nodad"]).unwrap();
+    ns.ip(&["addr", "add", "2001:db8:78::2/64", "dev", "nsb0"]).unwrap();
+    ns.ip(&["addr", "add", "fe80::77/64", "dev", "nsb0", "nodad"]).unwrap();
+    ns.ip(&["route", "add", "default", "via", "10.77.0.1", "dev", "nsa0"]).unwrap();
+    ns.ip(&["-6", "route", "add", "default", "via", "2001:db8:77::1", "dev", "nsa0"]).unwrap();
+}
+
+fn flag_names(flags: InterfaceFlags) -> BTreeSet<String> {
+    let map = [
+        (InterfaceFlags::UP, "UP"),
+        (InterfaceFlags::LOOPBACK, "LOOPBACK"),
+        (InterfaceFlags::POINT_TO_POINT, "POINTOPOINT"),
+        (InterfaceFlags::MULTICAST, "MULTICAST"),
+        (InterfaceFlags::BROADCAST, "BROADCAST"),
+        (InterfaceFlags::NO_ARP, "NOARP"),
+        (InterfaceFlags::PROMISC, "PROMISC"),
+    ];
+    map.iter().filter(|(f, _)| flags.contains(*f)).map(|(_, n)| (*n).to_owned()).collect()
+}
+
+/// Checks the snapshot against `ip -j addr`, `ip -j link` and `ip -j route
+/// get`, field by field.
+fn assert_matches_ip(ns: &NetnsFixture, s: &Snapshot) {
+    let links = ns.ip_json(&["addr", "show"]).unwrap();
+    let links = links.as_array().unwrap();
+    assert_eq!(links.len(), s.interfaces().len(), "interface count");
+    for l in links {
+        let index = l["ifindex"].as_u64().unwrap() as u32;
+        let i = s.by_index(index).unwrap_or_else(|| panic!("index {index} missing"));
+        assert_eq!(l["ifname"].as_str(), Some(i.name.as_str()));
+        assert_eq!(l["mtu"].as_u64(), Some(u64::from(i.mtu)), "{} mtu", i.name);
+        assert_eq!(
+            l["address"].as_str(),
+            i.mac.as_ref().map(ToString::to_string).as_deref(),
+            "{} mac",
+            i.name
+        );
+        let ip_flags: BTreeSet<String> = l["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|f| !matches!(*f, "LOWER_UP" | "M-DOWN" | "NO-CARRIER" | "DORMANT" | "ECHO"))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(ip_flags, flag_names(i.flags), "{} flags", i.name);
+        // IFF_RUNNING: the carrier is present (ip shows LOWER_UP).
+        let lower_up = l["flags"].as_array().unwrap().iter().any(|f| f == "LOWER_UP");
+        assert_eq!(lower_up, i.flags.contains(InterfaceFlags::RUNNING), "{} running", i.name);
+
+        let mut want: Vec<(String, AddrFlags)> = Vec::new();
+        for a in l["addr_info"].as_array().unwrap() {
+            let mut f = AddrFlags::empty();
+            f.set(AddrFlags::TENTATIVE, a["tentative"] == true);
+            f.set(AddrFlags::DEPRECATED, a["deprecated"] == true);
+            f.set(AddrFlags::DAD_FAILED, a["dadfailed"] == true);
+            f.set(AddrFlags::TEMPORARY, a["temporary"] == true);
+            f.set(AddrFlags::PERMANENT, a["dynamic"] != true);
+            let net = format!("{}/{}", a["local"].as_str().unwrap(), a["prefixlen"]);
+            want.push((net, f));
+        }
+        want.sort();
+        let mut got: Vec<(String, AddrFlags)> =
+            i.addrs.iter().map(|a| (a.net.to_string(), a.flags)).collect();
+        got.sort();
+        assert_eq!(got, want, "{} addresses", i.name);
+    }
+    for (family, probe, ours) in [
+        ("-4", "8.8.8.8", &s.default_routes().v4),
+        ("-6", "2001:4860:4860::8888", &s.default_routes().v6),
+    ] {
+        let r = ns.ip_json(&[family, "route", "get", probe]);
+        match (r, ours) {
+            (Ok(r), Some(route)) => {
+                assert_eq!(r[0]["dev"].as_str(), Some(route.interface.as_str()));
+                assert_eq!(
+                    r[0]["gateway"].as_str().map(str::to_owned),
+                    route.gateway.map(|g| g.to_string())
+                );
+            }
+            (Err(_), None) => {}
+            (r, ours) => panic!("{family}: ip says {r:?}, netstate says {ours:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_fresh_namespace_has_only_loopback_and_no_default_route() {
+    let Some(ns) = NetnsFixture::require("a_fresh_namespace_has_only_loopback_and_no_default_route") else {
+        return;
+    };
+    let s = Enumerator::open_in(ns.netns()).unwrap().enumerate().unwrap();
+    assert_eq!(s.interfaces().len(), 1);
+    assert!(s.interfaces()[0].is_loopback());
+    assert!(s.default_routes().v4.is_none() && s.default_routes().v6.is_none());
+    assert!(!s.have_v4() && !s.have_v6());
+    assert_matches_ip(&ns, &s);
+}
+
+#[test]
+fn the_enumeration_equals_what_ip_reports_field_by_field() {
+    let Some(ns) = NetnsFixture::require("the_enumeration_equals_what_ip_reports_field_by_field") else {
+        return;
+    };
+    populated(&ns);
+    let s = Enumerator::open_in(ns.netns()).unwrap().enumerate().unwrap();
+    assert_eq!(s.interfaces().len(), 5);
+    assert_matches_ip(&ns, &s);
+    let r = s.default_routes().v4.as_ref().unwrap();
+    assert_eq!((r.interface.as_str(), r.gateway), ("nsa0", Some("10.77.0.1".parse().unwrap())));
+    assert!(s.have_v4() && s.have_v6());
+}
+
+#[test]
+fn a_default_route_in_a_vpn_table_with_a_rule_is_the_one_reported() {
+    let Some(ns) = NetnsFixture::require("a_default_route_in_a_vpn_table_with_a_rule_is_the_one_reported") else {
+        return;
+    };
+    populated(&ns);
+    ns.add_veth("tun9", "tun9p").unwrap();
+    ns.ip(&["addr", "add", "10.200.0.2/24", "dev", "tun9"]).unwrap();
+    let sock = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
+    ns.ip(&["route", "add", "default", "via", "10.200.0.1", "dev", "tun9", "table", "51820"]).unwrap();
+    let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| {
+        e.is_route() && e.table == Some(51820) && admitted(e)
+    });
+    assert!(seen, "a default route in another table reaches the monitor and is admitted");
+    ns.ip(&["rule", "add", "not", "fwmark", "51820", "table", "51820", "pref", "100"]).unwrap();
+    let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| e.kind == RouteEventKind::Rule && admitted(e));
+    assert!(seen, "a policy rule change reaches the monitor and is admitted");
+    let s = Enumerator::open_in(ns.netns()).unwrap().enumerate().unwrap();
+    let r = s.default_routes().v4.as_ref().unwrap();
+    assert_eq!(r.interface, "tun9", "the tunnel, as ip route get says");
+    assert_eq!(r.gateway, Some("10.200.0.1".parse().unwrap()));
+    assert_matches_ip(&ns, &s);
+}
+
+#[test]
+fn openvpn_style_half_routes_are_not_filtered_and_win() {
+    let Some(ns) = NetnsFixture::require("openvpn_style_half_routes_are_not_filtered_and_win") else {
+        return;
+    };
+    populated(&ns);
+    ns.add_veth("tun1", "tun1p").unwrap();
+    ns.ip(&["addr", "add", "10.8.0.2/24", "dev", "tun1"]).unwrap();
+    let sock = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
+    for half in ["0.0.0.0/1", "128.0.0.0/1"] {
+        ns.ip(&["route", "add", half, "via", "10.8.0.1", "dev", "tun1"]).unwrap();
+        let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| {
+            e.is_route() && e.dst_prefix_len == Some(1) && admitted(e)
+        });
+        assert!(seen, "{half} reaches the monitor and is admitted");
+    }
+    let s = Enumerator::open_in(ns.netns()).unwrap().enumerate().unwrap();
+    assert_eq!(s.default_routes().v4.as_ref().map(|r| r.interface.as_str()), Some("tun1"));
+    assert_matches_ip(&ns, &s);
+}
+
+#[test]
+fn every_kind_of_change_produces_an_admitted_hint() {
+    let Some(ns) = NetnsFixture::require("every_kind_of_change_produces_an_admitted_hint") else {
+        return;
+    };
+    populated(&ns);
+    let sock = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
+    type Pred = fn(&RouteEvent) -> bool;
+    let steps: [(&[&str], Pred); 8] = [
+        (&["addr", "add", "10.77.0.50/24", "dev", "nsa0"], |e| e.kind == RouteEventKind::AddrNew),
+        (&["addr", "del", "10.77.0.50/24", "dev", "nsa0"], |e| e.kind == RouteEventKind::AddrDel),
+        (&["link", "set", "nsb0", "down"], |e| e.kind == RouteEventKind::LinkNew),
+        (&["link", "set", "nsb0", "up"], |e| e.kind == RouteEventKind::LinkNew),
+        (&["link", "add", "nsc0", "type", "veth", "peer", "name", "nsc1"], |e| e.kind == RouteEventKind::LinkNew),
+        (&["link", "del", "nsc0"], |e| e.kind == RouteEventKind::LinkDel),
+        (&["route", "replace", "default", "via", "10.78.0.1", "dev", "nsb0"], |e| {
+            e.is_route() && e.dst_prefix_len == Some(0)
+        }),
+        (&["-6", "route", "del", "default"], |e| e.kind == RouteEventKind::RouteDel && e.dst_prefix_len == Some(0)),
+    ];
+    for (args, pred) in steps {
+        ns.ip(args).unwrap();
+        let (events, _, seen) = read_until(&sock, Duration::from_secs(5), |e| pred(e) && admitted(e));
+        assert!(seen, "ip {}: no admitted hint among {events:?}", args.join(" "));
+    }
+}
+
+#[test]
+fn host_routes_never_reach_the_process_and_would_be_filtered_anyway() {
+    let Some(ns) = NetnsFixture::require("host_routes_never_reach_the_process_and_would_be_filtered_anyway") else {
+        return;
+    };
+    populated(&ns);
+    let filtered = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
+    let unfiltered = RouteSocket::open_in(
+        ns.netns(),
+        &RouteSocketOptions {
+            kernel_route_filter: None,
+            ..RouteSocketOptions::default()
+        },
+    )
+    .unwrap();
+    let batch: String = (0..10_000u32)
+        .map(|i| format!("route add 10.{}.{}.{}/32 dev nsa0\n", 100 + i / 65536, (i / 256) % 256, i % 256))
+        .collect();
+    ns.ip_batch(&batch).unwrap();
+    // A marker after the storm: once it arrives, everything before it has.
+    ns.ip(&["addr", "add", "10.77.0.99/24", "dev", "nsa0"]).unwrap();
+    let marker = |e: &RouteEvent| e.kind == RouteEventKind::AddrNew;
+
+    let (events, datagrams, seen) = read_until(&filtered, Duration::from_secs(10), marker);
+    assert!(seen, "the marker arrived");
+    let routes = events.iter().filter(|e| e.is_route()).count();
+    assert_eq!(routes, 0, "the kernel filter dropped every host route");
+    eprintln!("kernel filter on: {datagrams} datagrams for 10,000 host routes + marker");
+
+    let mut buf = vec![0u8; 64 << 10];
+    let mut raw_routes = 0usize;
+    let mut raw_datagrams = 0usize;
+    let mut overflowed = false;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    'outer: while Instant::now() < deadline {
+        if !unfiltered.wait_readable(Duration::from_secs(5)).unwrap() {
+            break;
+        }
+        loop {
+            match unfiltered.recv(&mut buf).unwrap() {
+                Recv::Datagram(len) => {
+                    raw_datagrams += 1;
+                    let mut done = false;
+                    parse_events(&buf[..len], |e| {
+                        if e.is_route() {
+                            raw_routes += 1;
+                            assert!(!admitted(&e), "a /32 route is admitted: {e:?}");
+                        }
+                        done |= marker(&e);
+                    });
+                    if done {
+                        break 'outer;
+                    }
+                }
+                Recv::Overflow => overflowed = true,
+                Recv::WouldBlock => break,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    eprintln!(
+        "kernel filter off: {raw_datagrams} datagrams, {raw_routes} route hints (all filtered by the core){}",
+        if overflowed { ", and the buffer overflowed" } else { "" }
+    );
+    assert!(raw_routes > 0 || overflowed, "without the kernel filter the routes do arrive");
+}
+
+#[test]
+fn re_announcing_an_address_with_new_lifetimes_changes_nothing() {
+    let Some(ns) = NetnsFixture::require("re_announcing_an_address_with_new_lifetimes_changes_nothing") else {
+        return;
+    };
+    populated(&ns);
+    ns.ip(&["addr", "add", "2001:db8:99::5/64", "dev", "nsa0", "nodad", "valid_lft", "3000", "preferred_lft", "2000"])
+        .unwrap();
+    let mut en = Enumerator::open_in(ns.netns()).unwrap();
+    let before = en.enumerate().unwrap();
+    let sock = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
+    ns.ip(&["addr", "change", "2001:db8:99::5/64", "dev", "nsa0", "valid_lft", "4000", "preferred_lft", "3500"])
+        .unwrap();
+    let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| e.kind == RouteEventKind::AddrNew);
+    assert!(seen, "the kernel announces the renewal");
+    let after = en.enumerate().unwrap();
+    assert_eq!(before, after, "new lifetimes are not a change");
+    let a = after.by_name("nsa0").unwrap().address(&"2001:db8:99::5/64".parse().unwrap()).copied();
+    assert!(a.is_some_and(|a| !a.flags.contains(AddrFlags::PERMANENT)));
+}
+
+#[test]
+fn a_silent_socket_receives_nothing_and_reports_no_error() {
+    let Some(ns) = NetnsFixture::require("a_silent_socket_receives_nothing_and_reports_no_error") else {
+        return;
+    };
+    populated(&ns);
+    let sock = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
+    sock.go_silent().unwrap();
+    ns.ip(&["addr", "add", "10.77.0.77/24", "dev", "nsa0"]).unwrap();
+    let (events, _, _) = read_until(&sock, Duration::from_millis(300), |_| true);
+    assert!(events.is_empty());
+    let mut buf = [0u8; 256];
+    assert_eq!(sock.recv(&mut buf).unwrap(), Recv::WouldBlock);
+}
+
+#[test]
+fn an_overflow_is_reported_apart_from_errors_and_the_socket_lives_on() {
+    let Some(ns) = NetnsFixture::require("an_overflow_is_reported_apart_from_errors_and_the_socket_lives_on") else {
+        return;
+    };
+    populated(&ns);
+    let sock = RouteSocket::open_in(
+        ns.netns(),
+        &RouteSocketOptions {
+            recv_buffer: 4096,
+            ..RouteSocketOptions::default()
+        },
+    )
+    .unwrap();
+    // Nobody reads while 2,000 addresses come and go.
+    let batch: String = (0..1000u32)
+        .map(|i| format!("addr add 10.90.{}.{}/32 dev nsb0\naddr del 10.90.{}.{}/32 dev nsb0\n", i / 250, i % 250 + 1, i / 250, i % 250 + 1))
+        .collect();
+    ns.ip_batch(&batch).unwrap();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut overflows = 0;
+    loop {
+        match sock.recv(&mut buf).unwrap() {
+            Recv::Overflow => overflows += 1,
+            Recv::Datagram(_) => {}
+            Recv::WouldBlock => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(overflows >= 1, "ENOBUFS is reported as Overflow");
+    // The socket still works after the overflow.
+    ns.ip(&["addr", "add", "10.77.0.88/24", "dev", "nsa0"]).unwrap();
+    let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| e.kind == RouteEventKind::AddrNew);
+    assert!(seen);
+}
+
+#[test]
+fn enumerating_while_interfaces_come_and_go_gives_consistent_snapshots() {
+    let Some(ns) = NetnsFixture::require("enumerating_while_interfaces_come_and_go_gives_consistent_snapshots") else {
+        return;
+    };
+    populated(&ns);
+    let batch: String = (0..300u32)
+        .map(|i| format!("link add chx{i} type veth peer name chy{i}\naddr add 10.66.{}.{}/32 dev chx{i}\nlink del chx{i}\n", i / 250, i % 250 + 1))
+        .collect();
+    let mut en = Enumerator::open_in(ns.netns()).unwrap();
+    let (mut ok, mut transient) = (0, 0);
+    std::thread::scope(|s| {
+        let churn = s.spawn(|| ns.ip_batch(&batch));
+        while !churn.is_finished() {
+            match en.enumerate() {
+                // Snapshot::new already refused repeated indexes and names;
+                // every address belongs to a listed interface.
+                Ok(snap) => {
+                    assert!(snap.by_name("nsa0").is_some());
+                    ok += 1;
+                }
+                Err(netstate_sys::EnumerateError::Dump(e)) if e.is_transient() => transient += 1,
+                Err(e) => panic!("unexpected error: {e}"),
+            }
+        }
+        churn.join().unwrap().unwrap();
+    });
+    eprintln!("{ok} consistent snapshots, {transient} enumerations gave up after retries during churn");
+    assert!(ok > 0);
+    let s = en.enumerate().unwrap();
+    assert_matches_ip(&ns, &s);
+}
