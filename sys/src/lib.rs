@@ -26,9 +26,13 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod clock;
+mod engine;
 #[cfg(target_os = "linux")]
 mod linux;
 
 pub use clock::sleep_clock;
+pub use engine::{
+    Backend, Engine, EventSource, Hooks, MonitorStats, Recorded, Recorder, Shared, SourceRead, Woken,
+};
 #[cfg(target_os = "linux")]
 pub use linux::*;

@@ -94,7 +94,7 @@
 //!   kernel echoes to every listener; the table did not change.
 //! * A route message whose destination prefix is longer than
 //!   [`Parser::route_prefix_limit`] (1 by default, as in
-//!   [`Filter`](crate::Filter)): host routes, neighbour-cache entries,
+//!   [`Filter`]): host routes, neighbour-cache entries,
 //!   subnet routes. A route with `RTF_HOST` counts as `/32` or `/128`.
 //!   Prefixes 0 (the default route) and 1 (OpenVPN's `0.0.0.0/1` and
 //!   `128.0.0.0/1`) stay hints. The prefix comes from the netmask's bytes

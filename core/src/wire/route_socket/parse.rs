@@ -8,10 +8,10 @@ use core::ops::AddAssign;
 use super::layout::{
     darwin, freebsd, Layout, COMMON_HEADER_LEN, IFAN_INDEX_OFFSET, IFAN_NAME_OFFSET,
     IFAN_WHAT_OFFSET, IFM_ADDRS_OFFSET, IFM_INDEX_OFFSET, IFNAMSIZ, MSGLEN_OFFSET, RTAX_DST,
-    RTAX_IFA, RTAX_IFP, RTAX_NETMASK, RTF_HOST, RTM_ADD, RTM_ADDRS_OFFSET, RTM_CHANGE,
-    RTM_DELADDR, RTM_DELETE, RTM_DELMADDR, RTM_ERRNO_OFFSET, RTM_FLAGS_OFFSET, RTM_GET,
-    RTM_IFINFO, RTM_INDEX_OFFSET, RTM_LOCK, RTM_LOSING, RTM_MISS, RTM_NEWADDR, RTM_NEWMADDR,
-    RTM_REDIRECT, RTM_RESOLVE, TYPE_OFFSET, VERSION_OFFSET,
+    RTAX_IFA, RTAX_IFP, RTAX_NETMASK, RTF_HOST, RTM_ADD, RTM_ADDRS_OFFSET, RTM_CHANGE, RTM_DELADDR,
+    RTM_DELETE, RTM_DELMADDR, RTM_ERRNO_OFFSET, RTM_FLAGS_OFFSET, RTM_GET, RTM_IFINFO,
+    RTM_INDEX_OFFSET, RTM_LOCK, RTM_LOSING, RTM_MISS, RTM_NEWADDR, RTM_NEWMADDR, RTM_REDIRECT,
+    RTM_RESOLVE, TYPE_OFFSET, VERSION_OFFSET,
 };
 use super::sockaddr::{self, Sockaddrs};
 use super::Platform;
@@ -142,10 +142,9 @@ impl Parser {
             (_, RTM_MISS) => Shape::Noise(Noise::Miss),
             (_, RTM_LOSING) => Shape::Noise(Noise::Losing),
             (_, RTM_GET) => Shape::Noise(Noise::GetReply),
-            (
-                Platform::Darwin,
-                darwin::RTM_GET_SILENT | darwin::RTM_GET2 | darwin::RTM_GET_EXT,
-            ) => Shape::Noise(Noise::GetReply),
+            (Platform::Darwin, darwin::RTM_GET_SILENT | darwin::RTM_GET2 | darwin::RTM_GET_EXT) => {
+                Shape::Noise(Noise::GetReply)
+            }
             (_, RTM_RESOLVE) => Shape::Noise(Noise::Resolve),
             (_, RTM_LOCK) => Shape::Noise(Noise::Lock),
             (_, RTM_NEWMADDR | RTM_DELMADDR) => Shape::Noise(Noise::Multicast),
