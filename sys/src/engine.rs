@@ -90,6 +90,12 @@ pub struct MonitorStats {
     pub malformed: u64,
     /// Times the route socket was opened again.
     pub rebinds_done: u64,
+    /// Wake-ups of the engine.
+    pub wakeups: u64,
+    /// Datagrams read during the last wake-up.
+    pub last_wake_datagrams: u64,
+    /// The most datagrams read during one wake-up.
+    pub max_wake_datagrams: u64,
 }
 
 /// Test hooks reachable through [`Shared::hooks`]: they let the conformance
@@ -145,6 +151,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Shared {
     state: Mutex<Arc<Snapshot>>,
     stats: Mutex<MonitorStats>,
+    stats_changed: Condvar,
     fanout: Fanout,
     force: AtomicBool,
     generation: AtomicU64,
@@ -156,6 +163,7 @@ impl Shared {
         Shared {
             state: Mutex::new(Arc::new(Snapshot::empty())),
             stats: Mutex::new(MonitorStats::default()),
+            stats_changed: Condvar::new(),
             fanout: Fanout::default(),
             force: AtomicBool::new(false),
             generation: AtomicU64::new(0),
@@ -173,6 +181,23 @@ impl Shared {
     #[must_use]
     pub fn stats(&self) -> MonitorStats {
         *lock(&self.stats)
+    }
+
+    /// Blocks until the counters satisfy `done` (checked after every
+    /// wake-up) or `timeout` passes; returns the counters that satisfied it.
+    pub fn wait_stats(
+        &self,
+        timeout: std::time::Duration,
+        mut done: impl FnMut(&MonitorStats) -> bool,
+    ) -> Option<MonitorStats> {
+        let guard = lock(&self.stats);
+        let (guard, _) = self
+            .stats_changed
+            .wait_timeout_while(guard, timeout, |s| !done(s))
+            .unwrap_or_else(PoisonError::into_inner);
+        let s = *guard;
+        drop(guard);
+        done(&s).then_some(s)
     }
 
     /// A subscriber to every change published from now on.
@@ -320,7 +345,11 @@ impl Engine {
                 self.silenced = s.go_silent().is_ok();
             }
         }
+        self.stats.wakeups += 1;
+        let before = self.stats.datagrams + self.stats.foreign_datagrams;
         let more_queued = self.drain(now);
+        self.stats.last_wake_datagrams = self.stats.datagrams + self.stats.foreign_datagrams - before;
+        self.stats.max_wake_datagrams = self.stats.max_wake_datagrams.max(self.stats.last_wake_datagrams);
         if let Some(r) = &mut self.recorder {
             r(now, Recorded::Timeout);
         }
@@ -330,6 +359,7 @@ impl Engine {
             core: self.reconciler.stats(),
             ..self.stats
         };
+        self.shared.stats_changed.notify_all();
         Woken { more_queued }
     }
 

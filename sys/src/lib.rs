@@ -36,3 +36,20 @@ pub use engine::{
 };
 #[cfg(target_os = "linux")]
 pub use linux::*;
+
+/// The backend for this operating system, in the caller's network
+/// namespace: netlink on Linux. Other systems answer `Unsupported` until
+/// their backend lands.
+pub fn default_backend() -> std::io::Result<Box<dyn Backend>> {
+    #[cfg(target_os = "linux")]
+    {
+        Ok(Box::new(NetlinkBackend::open()?))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "netstate has no backend for this operating system yet",
+        ))
+    }
+}

@@ -2,8 +2,51 @@
 //!
 //! Tools to prove netstate's promises and to test applications against
 //! network changes without touching the host.
+//!
+//! ## What it does not do
+//!
+//! Nothing here opens a socket, reads the host's interfaces, sleeps or reads
+//! a clock to decide anything: every module runs on virtual time, and every
+//! random choice comes from one `u64` seed, so any run can be reproduced
+//! exactly.
+//!
+//! ## What it does
+//!
+//! * [`sim`]: a deterministic simulation of a host (its interface table, a
+//!   route socket with combinable faults, enumerations that take time and
+//!   fail, suspend/resume and clock steps) around the `Reconciler`.
+//! * [`scenario`]: scripts for the simulation, generated from a seed or by
+//!   proptest strategies that shrink.
+//! * [`props`]: the properties every run must satisfy (convergence, no
+//!   spurious publication, bounded work, no starvation, recovery, sleep
+//!   detection), with bounds derived from the configuration.
+//! * [`replay`]: loads a trace recorded by `netstate record` and replays it
+//!   through the core.
+//! * [`SimMonitor`]: the drivers' surface (`state`, `subscribe`,
+//!   `check_now`, `stats`) on a simulated host, for applications' tests.
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+pub mod monitor;
+pub mod net;
+pub mod props;
+pub mod replay;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
+pub mod socket;
+
+#[cfg(test)]
+mod broken;
+
+pub use monitor::SimMonitor;
+pub use net::{NetError, NetOp, NetTable};
+pub use rng::SimRng;
+pub use scenario::{Profile, Scenario};
+pub use sim::{Core, EnumerationModel, Sim, SimError, SimParams, Step};
+pub use socket::{SocketFault, SocketFaults};
+
+#[cfg(target_os = "linux")]
+pub mod conformance;
 #[cfg(target_os = "linux")]
 pub mod netns;

@@ -45,6 +45,20 @@ impl SimRng {
         SimRng::new(seed ^ stream.wrapping_mul(0xd1b5_4a32_d192_ed03))
     }
 
+    /// A generator keyed by `seed` and `keys` (a stream, an instant, a
+    /// counter): the simulation draws each decision from the key of the
+    /// event it concerns, so that removing an unrelated event (as proptest
+    /// does when it shrinks a scenario) does not change the others.
+    #[must_use]
+    pub fn keyed(seed: u64, keys: &[u64]) -> Self {
+        let mut h = seed;
+        for k in keys {
+            let mut state = h ^ k.wrapping_mul(0xd1b5_4a32_d192_ed03);
+            h = splitmix64(&mut state);
+        }
+        SimRng::new(h)
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         let result = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);

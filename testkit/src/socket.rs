@@ -123,18 +123,16 @@ pub(crate) struct SimSocket {
     waiting: u32,
     /// When the last message is due, for in-order delivery.
     last_due: Duration,
-    rng: SimRng,
 }
 
 impl SimSocket {
-    pub(crate) fn new(faults: SocketFaults, rng: SimRng) -> Self {
+    pub(crate) fn new(faults: SocketFaults) -> Self {
         SimSocket {
             faults,
             state: SocketState::Open,
             epoch: 0,
             waiting: 0,
             last_due: Duration::ZERO,
-            rng,
         }
     }
 
@@ -149,6 +147,7 @@ impl SimSocket {
         &mut self,
         now: Duration,
         event: RouteEvent,
+        rng: &mut SimRng,
         out: &mut Vec<(Duration, Delivery)>,
     ) -> Fate {
         if self.state != SocketState::Open {
@@ -161,24 +160,24 @@ impl SimSocket {
             f.overflow_per_mille,
             f.drop_per_mille,
         );
-        if self.rng.chance(error) {
+        if rng.chance(error) {
             return self.fail(now, MonitorFailure::Error, out);
         }
-        if self.rng.chance(close) {
+        if rng.chance(close) {
             return self.fail(now, MonitorFailure::Closed, out);
         }
-        if self.rng.chance(overflow) {
+        if rng.chance(overflow) {
             return self.overflow(now, out);
         }
-        if self.rng.chance(drop) {
+        if rng.chance(drop) {
             return Fate::Dropped;
         }
-        let copies = self.rng.between(1, u64::from(self.faults.burst_max.max(1))) as u8;
+        let copies = rng.between(1, u64::from(self.faults.burst_max.max(1))) as u8;
         for _ in 0..copies {
             if self.faults.capacity.is_some_and(|c| self.waiting >= c) {
                 return self.overflow(now, out);
             }
-            let mut due = now + self.rng.millis(self.faults.delay_ms);
+            let mut due = now + rng.millis(self.faults.delay_ms);
             if !self.faults.reorder {
                 due = due.max(self.last_due);
                 self.last_due = due;
@@ -228,14 +227,10 @@ impl SimSocket {
         true
     }
 
-    /// The driver reopens the socket: whether it worked.
-    pub(crate) fn rebind(&mut self) -> bool {
-        if self.rng.chance(self.faults.rebind_fail_per_mille) {
-            return false;
-        }
+    /// The driver reopened the socket: a fresh, empty, working one.
+    pub(crate) fn reopen(&mut self) {
         self.lose_buffer();
         self.state = SocketState::Open;
-        true
     }
 }
 
@@ -250,9 +245,9 @@ mod tests {
 
     #[test]
     fn a_perfect_socket_delivers_each_message_once_at_once() {
-        let mut s = SimSocket::new(SocketFaults::perfect(), SimRng::new(1));
+        let mut s = SimSocket::new(SocketFaults::perfect());
         let mut out = Vec::new();
-        assert_eq!(s.send(Duration::from_secs(1), hint(), &mut out), Fate::Queued(1));
+        assert_eq!(s.send(Duration::from_secs(1), hint(), &mut SimRng::new(1), &mut out), Fate::Queued(1));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].0, Duration::from_secs(1));
         assert!(s.take(0));
@@ -265,11 +260,11 @@ mod tests {
             delay_ms: [10, 10],
             ..SocketFaults::default()
         };
-        let mut s = SimSocket::new(faults, SimRng::new(1));
+        let mut s = SimSocket::new(faults);
         let mut out = Vec::new();
-        s.send(Duration::ZERO, hint(), &mut out);
-        s.send(Duration::ZERO, hint(), &mut out);
-        assert_eq!(s.send(Duration::ZERO, hint(), &mut out), Fate::Overflowed(2));
+        s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out);
+        s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out);
+        assert_eq!(s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out), Fate::Overflowed(2));
         assert_eq!(
             out.last(),
             Some(&(Duration::ZERO, Delivery::Failure(MonitorFailure::Overflow)))
@@ -284,10 +279,10 @@ mod tests {
             burst_max: 3,
             ..SocketFaults::default()
         };
-        let mut s = SimSocket::new(faults, SimRng::new(9));
+        let mut s = SimSocket::new(faults);
         let mut out = Vec::new();
         for ms in 0..50 {
-            s.send(Duration::from_millis(ms * 10), hint(), &mut out);
+            s.send(Duration::from_millis(ms * 10), hint(), &mut SimRng::new(ms), &mut out);
         }
         assert!(out.windows(2).all(|w| w[0].0 <= w[1].0));
         assert!(out.len() > 50);
@@ -295,20 +290,20 @@ mod tests {
 
     #[test]
     fn a_broken_or_silent_socket_loses_everything_until_rebound() {
-        let mut s = SimSocket::new(SocketFaults::perfect(), SimRng::new(1));
+        let mut s = SimSocket::new(SocketFaults::perfect());
         let mut out = Vec::new();
         s.fail(Duration::ZERO, MonitorFailure::Error, &mut out);
         assert_eq!(
-            s.send(Duration::ZERO, hint(), &mut out),
+            s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out),
             Fate::Lost(SocketState::Broken)
         );
-        assert!(s.rebind());
+        s.reopen();
         s.go_silent();
         assert_eq!(
-            s.send(Duration::ZERO, hint(), &mut out),
+            s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out),
             Fate::Lost(SocketState::Silent)
         );
-        assert!(s.rebind());
-        assert_eq!(s.send(Duration::ZERO, hint(), &mut out), Fate::Queued(1));
+        s.reopen();
+        assert_eq!(s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out), Fate::Queued(1));
     }
 }

@@ -1,0 +1,206 @@
+//! Proof that the properties can fail: deliberately broken variants of the
+//! Reconciler, and tests asserting that the property checks catch them.
+//!
+//! Compiled only for tests.
+
+use std::time::{Duration, Instant};
+
+use netstate_core::{Action, Config, Input, Reconciler};
+use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestError, TestRunner};
+
+use crate::net::{starting_table, NetOp};
+use crate::props::{self, Bounds};
+use crate::scenario::{check_reconciler, check_scenario, Profile, Property, Scenario};
+use crate::sim::{Core, Sim, SimParams};
+use crate::socket::SocketFault;
+
+/// Like the monitors netstate replaces: it trusts the route socket and never
+/// re-enumerates on its own (the Reconciler with its reconcile interval
+/// removed, whatever the configuration says).
+struct NoReconcile(Reconciler);
+
+impl NoReconcile {
+    fn new(config: Config, now: Instant) -> Self {
+        let config = Config::builder()
+            .debounce(config.debounce())
+            .max_wait(config.max_wait())
+            .reconcile_interval(None)
+            .jump_threshold(config.jump_threshold())
+            .rebind_backoff(config.rebind_backoff())
+            .retry_backoff(config.retry_backoff())
+            .enumeration_timeout(config.enumeration_timeout())
+            .filter(config.filter().clone())
+            .build()
+            .expect("the same configuration without reconcile is valid");
+        NoReconcile(Reconciler::new(config, now))
+    }
+}
+
+impl Core for NoReconcile {
+    fn handle_input(&mut self, now: Instant, input: Input) {
+        self.0.handle_input(now, input);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.0.handle_timeout(now);
+    }
+    fn poll_action(&mut self) -> Option<Action> {
+        self.0.poll_action()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.0.poll_timeout()
+    }
+}
+
+/// Forgets the rule "a reason arriving during an enumeration runs one more
+/// after it": hints that arrive while an enumeration is in flight are
+/// dropped, as if the enumeration in flight had seen their change.
+struct ForgetsHintsDuringEnumeration {
+    inner: Reconciler,
+    in_flight: bool,
+}
+
+impl Core for ForgetsHintsDuringEnumeration {
+    fn handle_input(&mut self, now: Instant, input: Input) {
+        match &input {
+            Input::Route(_) if self.in_flight => return,
+            Input::Enumerated { .. } => self.in_flight = false,
+            _ => {}
+        }
+        self.inner.handle_input(now, input);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.inner.handle_timeout(now);
+    }
+    fn poll_action(&mut self) -> Option<Action> {
+        let a = self.inner.poll_action();
+        if let Some(Action::Enumerate { .. }) = a {
+            self.in_flight = true;
+        }
+        a
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.inner.poll_timeout()
+    }
+}
+
+/// Runs proptest over `profile` with `make`'s core; returns the shrunk
+/// failure's text, or `None` if every case passed.
+fn find_failure<C: Core>(
+    profile: Profile,
+    make: impl Fn(Config, Instant) -> C,
+    properties: &[Property],
+    cases: u32,
+) -> Option<String> {
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let result = runner.run(&Scenario::strategy(profile), |s| {
+        check_scenario(&s, &make, properties)
+            .map(|_| ())
+            .map_err(|f| TestCaseError::fail(f.to_string()))
+    });
+    match result {
+        Ok(()) => None,
+        Err(TestError::Fail(why, _)) => Some(why.to_string()),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// A scripted silent-socket scenario: the socket goes quiet, then the Wi-Fi
+/// address changes.
+fn silent_then_change() -> Scenario {
+    Scenario {
+        seed: 7,
+        config: Default::default(),
+        params: SimParams::default(),
+        steps: vec![
+            crate::scenario::Timed {
+                at_ms: 1_000,
+                step: crate::sim::Step::Socket(SocketFault::Silent),
+            },
+            crate::scenario::Timed {
+                at_ms: 2_000,
+                step: crate::sim::Step::Net(NetOp::AddAddr { slot: 0, addr: 1 }),
+            },
+        ],
+    }
+}
+
+#[test]
+fn convergence_catches_a_monitor_without_reconcile_on_a_silent_socket() {
+    let scenario = silent_then_change();
+    // The real Reconciler converges within one reconcile interval…
+    let ok = check_reconciler(&scenario, &[Property::Convergence]);
+    let summary = ok.unwrap_or_else(|f| panic!("{f}"));
+    assert!(summary.of(Property::Convergence).is_some_and(|c| c.cases >= 1));
+    // …the variant without it never does, and the property says so.
+    let failure = check_scenario(&scenario, NoReconcile::new, &[Property::Convergence])
+        .expect_err("the convergence property must catch a monitor without reconcile");
+    assert_eq!(failure.violation.property, "convergence");
+    let text = failure.to_string();
+    assert!(text.contains("seed: 7"), "{text}");
+    assert!(text.contains("Silent"), "the log shows the silent socket: {text}");
+    assert!(text.contains("PUBLISH seq=1 cause=initial"), "{text}");
+
+    // And proptest finds it by itself over generated silent-socket
+    // scenarios, shrinking it to a small reproduction.
+    let found = find_failure(Profile::Silent, NoReconcile::new, &[Property::Convergence], 256)
+        .expect("proptest must find a silent-socket scenario the broken variant fails");
+    assert!(found.contains("property `convergence` violated"), "{found}");
+    assert!(found.contains("seed: "), "{found}");
+    eprintln!("shrunk failure of the variant without reconcile:\n{found}");
+    // The real Reconciler passes the same generated scenarios.
+    assert_eq!(
+        find_failure(Profile::Silent, Reconciler::new, &[Property::Convergence], 256),
+        None
+    );
+}
+
+#[test]
+fn the_flowing_bound_catches_a_reconciler_that_forgets_hints_during_an_enumeration() {
+    // With reconcile on it still heals eventually, but not within the
+    // flowing bound: the race between an enumeration and a change matters.
+    let make = |config: Config, now: Instant| ForgetsHintsDuringEnumeration {
+        inner: Reconciler::new(config, now),
+        in_flight: false,
+    };
+    let found = find_failure(Profile::Flowing, make, &[Property::Convergence], 512)
+        .expect("proptest must find the lost race");
+    assert!(found.contains("property `convergence` violated"), "{found}");
+    eprintln!("shrunk failure of the variant that forgets hints:\n{found}");
+}
+
+#[test]
+fn the_silent_bound_is_tight() {
+    // The worst case of the reconcile bound is reached: the change lands
+    // just after an enumeration read the truth, nothing else enumerates,
+    // so it is seen one reconcile interval after that enumeration ends.
+    let config = Config::default();
+    let mut params = SimParams::default();
+    params.enumeration.duration_ms = [100, 100];
+    let bounds = Bounds::new(&config, &params);
+    let mut sim = Sim::new(config, params, starting_table(), 3).expect("valid");
+    sim.socket_fault(SocketFault::Silent);
+    // The first reconcile starts at 15.1 s (the initial enumeration ended
+    // at 0.1 s); its read is at a random instant in [15.1, 15.2] s.
+    sim.run_until(Duration::from_millis(15_100)).expect("runs");
+    let e = sim.observations().enumerations.len();
+    assert_eq!(e, 2);
+    sim.run_until(Duration::from_millis(15_200)).expect("runs");
+    let read_at = sim.observations().enumerations[1]
+        .read_at
+        .expect("it read the truth");
+    let _ = read_at;
+    sim.apply(NetOp::AddAddr { slot: 0, addr: 2 });
+    let changed = sim.now();
+    let bound = bounds.converge_silent.expect("reconcile on");
+    sim.run_until(changed + bound + Duration::from_secs(1))
+        .expect("runs");
+    let c = props::check_convergence(sim.observations(), bound).expect("converges");
+    // Changed at 15.2 s, seen by the reconcile at 15.2 + 15 s, published
+    // 0.1 s later: 15.1 s after the change, against a bound of 15.2 s.
+    assert_eq!(c.worst, Duration::from_millis(15_100));
+    assert_eq!(bound, Duration::from_millis(15_200));
+}

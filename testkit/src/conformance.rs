@@ -1,0 +1,377 @@
+//! The conformance suite every driver passes against the real kernel, in
+//! network namespaces (Linux, root; otherwise each test prints why it skips).
+//!
+//! A driver's test file implements [`DriverHarness`] (blocking calls: the
+//! harness runs the driver's runtime on its own threads) and expands
+//! [`conformance_tests!`](crate::conformance_tests), which writes one
+//! `#[test]` per property:
+//!
+//! * the initial state is the kernel's;
+//! * address add/remove, link down/up, interface add/remove and a
+//!   default-route change each reach subscribers with the right delta;
+//! * a burst of 20,000 address changes while the driver is paused (the
+//!   socket overflows) ends on exactly the kernel's state;
+//! * a route socket that stops delivering without an error is healed by the
+//!   reconcile interval;
+//! * no change is published twice (checked on every change received);
+//! * a socket that fails on every read is rebound with backoff, never in a
+//!   loop;
+//! * datagrams queued before one wake-up are all read at that wake-up;
+//! * 200 start/stop cycles leave descriptor and thread counts unchanged.
+//!
+//! Waiting is always for an event with a generous deadline (a change, or a
+//! counter moving), never a sleep standing in for synchronisation.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use netstate_core::fanout::{Subscriber, TryRecvError};
+use netstate_core::{Cause, Change, Config, Snapshot};
+use netstate_sys::{Backend, Enumerator, Hooks, MonitorStats, NetlinkBackend, Netns};
+
+use crate::netns::NetnsFixture;
+
+/// How long any single expected event may take before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// What a driver exposes to the suite, as blocking calls.
+pub trait DriverHarness {
+    /// A running monitor of this driver.
+    type Monitor;
+    /// Starts a monitor over `backend`; returns once its first state is
+    /// known. Panics if it cannot start.
+    fn start(config: Config, backend: Box<dyn Backend>) -> Self::Monitor;
+    /// Its current state.
+    fn state(m: &Self::Monitor) -> Arc<Snapshot>;
+    /// A new subscriber.
+    fn subscribe(m: &Self::Monitor) -> Subscriber;
+    /// Asks for a check now.
+    fn check_now(m: &Self::Monitor);
+    /// Its counters.
+    fn stats(m: &Self::Monitor) -> MonitorStats;
+    /// Its test hooks.
+    fn hooks(m: &Self::Monitor) -> &Hooks;
+    /// Blocks until its counters satisfy `done` or `timeout` passes.
+    fn wait_stats(m: &Self::Monitor, timeout: Duration, done: &mut dyn FnMut(&MonitorStats) -> bool) -> Option<MonitorStats>;
+    /// Wakes its loop (after using a hook).
+    fn wake(m: &Self::Monitor);
+    /// Stops it and waits until its sockets are closed and its task or
+    /// thread has ended.
+    fn stop(m: Self::Monitor);
+}
+
+/// A namespace with two veth pairs, addresses of both families and default
+/// routes of both families.
+fn populated(test: &str) -> Option<(NetnsFixture, Arc<Netns>)> {
+    let ns = NetnsFixture::require(test)?;
+    let setup = || -> Result<(), crate::netns::FixtureError> {
+        ns.add_veth("cfa0", "cfa1")?;
+        ns.add_veth("cfb0", "cfb1")?;
+        ns.ip(&["addr", "add", "10.81.0.2/24", "dev", "cfa0"])?;
+        ns.ip(&["addr", "add", "10.82.0.2/24", "dev", "cfb0"])?;
+        ns.ip(&["addr", "add", "2001:db8:81::2/64", "dev", "cfa0", "nodad"])?;
+        ns.ip(&["route", "add", "default", "via", "10.81.0.1"])?;
+        ns.ip(&["-6", "route", "add", "default", "via", "2001:db8:81::1", "dev", "cfa0"])?;
+        Ok(())
+    };
+    if let Err(e) = setup() {
+        panic!("{test}: namespace setup failed: {e}");
+    }
+    let handle = Arc::new(Netns::named(ns.name()).expect("open namespace"));
+    Some((ns, handle))
+}
+
+fn backend(netns: &Arc<Netns>) -> Box<dyn Backend> {
+    Box::new(NetlinkBackend::open_in(netns.clone()).expect("open netlink backend"))
+}
+
+fn truth(netns: &Netns) -> Snapshot {
+    Enumerator::open_in(netns).expect("enumerator").enumerate().expect("enumerate")
+}
+
+fn fast_config() -> Config {
+    Config::builder()
+        .debounce(Duration::from_millis(20))
+        .max_wait(Duration::from_millis(200))
+        .build()
+        .expect("valid config")
+}
+
+/// Receives changes until `done` accepts one; checks on each that it is not
+/// a repeat of the one before. Returns every change received.
+fn wait_for(sub: &mut Subscriber, what: &str, mut done: impl FnMut(&Change) -> bool) -> Vec<Change> {
+    let deadline = Instant::now() + PATIENCE;
+    let mut seen: Vec<Change> = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match sub.recv_timeout(left) {
+            Ok(c) => {
+                assert_no_repeat(seen.last(), &c);
+                let stop = done(&c);
+                seen.push(c);
+                if stop {
+                    return seen;
+                }
+            }
+            Err(TryRecvError::Empty) => panic!("timed out waiting for {what}; got {seen:#?}"),
+            Err(TryRecvError::Closed) => panic!("monitor stopped while waiting for {what}"),
+        }
+    }
+}
+
+fn assert_no_repeat(previous: Option<&Change>, c: &Change) {
+    if c.cause != Cause::TimeJump {
+        assert_ne!(c.old, c.new, "change #{} publishes nothing new", c.seq);
+        assert!(!c.delta.is_empty(), "change #{} has an empty delta", c.seq);
+    }
+    if let Some(p) = previous {
+        assert!(c.seq > p.seq, "seq went from {} to {}", p.seq, c.seq);
+        assert_eq!(c.old, p.new, "change #{} does not start where #{} ended", c.seq, p.seq);
+    }
+}
+
+/// Waits until the monitor's state equals the kernel's.
+fn wait_converged<H: DriverHarness>(m: &H::Monitor, sub: &mut Subscriber, netns: &Netns) -> Snapshot {
+    let deadline = Instant::now() + PATIENCE;
+    let mut last: Option<Change> = None;
+    loop {
+        let t = truth(netns);
+        if *H::state(m) == t {
+            return t;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match sub.recv_timeout(left.min(Duration::from_secs(1))) {
+            Ok(c) => {
+                assert_no_repeat(last.as_ref(), &c);
+                last = Some(c);
+            }
+            Err(TryRecvError::Empty) if !left.is_zero() => {}
+            Err(e) => panic!("never converged ({e:?}): monitor {:#?}\nkernel {t:#?}", H::state(m)),
+        }
+    }
+}
+
+/// The initial state is the kernel's.
+pub fn initial_state_is_the_kernels<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("initial_state_is_the_kernels") else {
+        return;
+    };
+    let m = H::start(fast_config(), backend(&netns));
+    assert_eq!(*H::state(&m), truth(&netns));
+    assert!(H::state(&m).by_name("cfa0").is_some());
+    H::stop(m);
+    drop(ns);
+}
+
+/// Every kind of change reaches subscribers with the right delta.
+pub fn each_change_reaches_subscribers_with_its_delta<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("each_change_reaches_subscribers_with_its_delta") else {
+        return;
+    };
+    let m = H::start(fast_config(), backend(&netns));
+    let mut sub = H::subscribe(&m);
+    let ip = |args: &[&str]| ns.ip(args).expect("ip");
+
+    ip(&["addr", "add", "10.81.0.9/24", "dev", "cfa0"]);
+    wait_for(&mut sub, "address added", |c| {
+        c.delta.changed.iter().any(|d| d.name == "cfa0" && d.addrs_added.iter().any(|a| a.net.to_string() == "10.81.0.9/24"))
+    });
+    ip(&["addr", "del", "10.81.0.9/24", "dev", "cfa0"]);
+    wait_for(&mut sub, "address removed", |c| {
+        c.delta.changed.iter().any(|d| d.addrs_removed.iter().any(|a| a.net.to_string() == "10.81.0.9/24"))
+    });
+    ip(&["link", "set", "cfb0", "down"]);
+    wait_for(&mut sub, "link down", |c| {
+        c.delta.changed.iter().any(|d| d.name == "cfb0" && d.flags_changed()) && !c.new.by_name("cfb0").is_some_and(|i| i.is_up())
+    });
+    ip(&["link", "set", "cfb0", "up"]);
+    wait_for(&mut sub, "link up", |c| c.new.by_name("cfb0").is_some_and(|i| i.is_up()));
+    ip(&["link", "add", "cfc0", "type", "veth", "peer", "name", "cfc1"]);
+    wait_for(&mut sub, "interface added", |c| c.delta.added.iter().any(|i| i.name == "cfc0"));
+    ip(&["link", "del", "cfc0"]);
+    wait_for(&mut sub, "interface removed", |c| c.delta.removed.iter().any(|i| i.name == "cfc0"));
+    ip(&["route", "replace", "default", "via", "10.82.0.1", "dev", "cfb0"]);
+    let seen = wait_for(&mut sub, "default route moved", |c| {
+        c.delta.default_route_changed.v4 && c.new.default_routes().v4.as_ref().is_some_and(|r| r.interface == "cfb0")
+    });
+    assert!(seen.last().is_some_and(Change::is_major));
+    assert_eq!(*H::state(&m), truth(&netns));
+    H::stop(m);
+}
+
+/// A burst of 20,000 address changes while the driver is paused overflows
+/// the socket; the monitor still ends on exactly the kernel's state.
+pub fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("a_burst_while_paused_overflows_and_ends_on_the_kernels_state") else {
+        return;
+    };
+    let m = H::start(fast_config(), backend(&netns));
+    let mut sub = H::subscribe(&m);
+    H::hooks(&m).pause();
+    H::wake(&m);
+    let mut batch = String::new();
+    for i in 0..10_000u32 {
+        batch += &format!("addr add 10.{}.{}.{}/32 dev cfb0\n", 100 + i / 65536, (i / 256) % 256, i % 256);
+    }
+    for i in (0..10_000u32).step_by(2) {
+        batch += &format!("addr del 10.{}.{}.{}/32 dev cfb0\n", 100 + i / 65536, (i / 256) % 256, i % 256);
+    }
+    // 15,000 changes in the batch, plus 5,000 more below.
+    for i in 0..5_000u32 {
+        batch += &format!("addr add 10.120.{}.{}/32 dev cfa0\n", i / 256, i % 256);
+    }
+    ns.ip_batch(&batch).expect("burst");
+    H::hooks(&m).resume();
+    let t = wait_converged::<H>(&m, &mut sub, &netns);
+    let host_routes = |name: &str| {
+        t.by_name(name)
+            .map_or(0, |i| i.addrs.iter().filter(|a| a.net.prefix_len() == 32).count())
+    };
+    assert_eq!((host_routes("cfb0"), host_routes("cfa0")), (5_000, 5_000));
+    assert!(H::stats(&m).core.overflows >= 1, "the burst overflowed the socket: {:?}", H::stats(&m));
+    H::stop(m);
+}
+
+/// A route socket that goes quiet without an error is healed by the
+/// reconcile interval.
+pub fn a_silent_socket_is_healed_by_reconcile<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("a_silent_socket_is_healed_by_reconcile") else {
+        return;
+    };
+    let config = Config::builder()
+        .debounce(Duration::from_millis(20))
+        .max_wait(Duration::from_millis(200))
+        .reconcile_interval(Some(Duration::from_secs(1)))
+        .build()
+        .expect("valid config");
+    let m = H::start(config, backend(&netns));
+    let mut sub = H::subscribe(&m);
+    H::hooks(&m).go_silent();
+    H::wake(&m);
+    // Wait until the hook took effect: the next wake-up runs it.
+    let before = H::stats(&m).wakeups;
+    H::check_now(&m);
+    wait_stats::<H>(&m, "a wake-up", |s| s.wakeups > before);
+    let events_before = H::stats(&m).core.route_events;
+    ns.ip(&["addr", "add", "10.81.0.44/24", "dev", "cfa0"]).expect("ip");
+    let seen = wait_for(&mut sub, "the reconcile to find the address", |c| {
+        c.new.by_name("cfa0").is_some_and(|i| i.address(&"10.81.0.44/24".parse().expect("net")).is_some())
+    });
+    assert_eq!(seen.last().map(|c| c.cause), Some(Cause::Reconcile));
+    assert_eq!(H::stats(&m).core.route_events, events_before, "the socket stayed silent");
+    H::stop(m);
+}
+
+/// A socket that fails on every read is rebound with backoff (100 ms
+/// doubling), never in a busy loop.
+pub fn a_socket_failing_every_read_is_rebound_with_backoff<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("a_socket_failing_every_read_is_rebound_with_backoff") else {
+        return;
+    };
+    let m = H::start(fast_config(), backend(&netns));
+    let start = Instant::now();
+    H::hooks(&m).fail_reads(true);
+    H::wake(&m);
+    wait_stats::<H>(&m, "four rebinds", |s| s.core.rebinds >= 4);
+    let elapsed = start.elapsed();
+    // 100 + 200 + 400 ms of backoff must have passed before the fourth
+    // rebind (at 1.5 s); a busy loop would get there in microseconds.
+    assert!(elapsed >= Duration::from_millis(700), "4 rebinds in {elapsed:?}");
+    let s = H::stats(&m);
+    assert!(s.wakeups < 200, "{} wake-ups for 4 rebinds: a busy loop", s.wakeups);
+    // Once reads work again, the monitor recovers.
+    H::hooks(&m).fail_reads(false);
+    let mut sub = H::subscribe(&m);
+    ns.ip(&["addr", "add", "10.81.0.55/24", "dev", "cfa0"]).expect("ip");
+    wait_for(&mut sub, "recovery", |c| {
+        c.new.by_name("cfa0").is_some_and(|i| i.address(&"10.81.0.55/24".parse().expect("net")).is_some())
+    });
+    H::stop(m);
+}
+
+/// Datagrams queued before one wake-up are all read at that wake-up.
+pub fn datagrams_queued_before_a_wake_up_are_all_read_at_it<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("datagrams_queued_before_a_wake_up_are_all_read_at_it") else {
+        return;
+    };
+    let m = H::start(fast_config(), backend(&netns));
+    H::hooks(&m).pause();
+    H::wake(&m);
+    // Netlink notifications are queued while `ip` runs: five changes, five
+    // datagrams waiting.
+    for i in 0..5 {
+        ns.ip(&["addr", "add", &format!("10.81.0.{}/24", 60 + i), "dev", "cfa0"]).expect("ip");
+    }
+    let before = H::stats(&m);
+    assert!(before.max_wake_datagrams < 5, "nothing was queued before: {before:?}");
+    H::hooks(&m).resume();
+    let s = wait_stats::<H>(&m, "the paused wake-up to finish", |s| s.wakeups > before.wakeups);
+    assert!(s.max_wake_datagrams >= 5, "one wake-up read only {} datagrams: {s:?}", s.max_wake_datagrams);
+    H::stop(m);
+}
+
+/// 200 start/stop cycles leave the process's descriptor and thread counts
+/// where they were.
+pub fn start_stop_cycles_leak_nothing<H: DriverHarness>() {
+    let Some((_ns, netns)) = populated("start_stop_cycles_leak_nothing") else {
+        return;
+    };
+    // One cycle first, so lazily created runtime threads exist.
+    H::stop(H::start(fast_config(), backend(&netns)));
+    let fds = count_entries("/proc/self/fd");
+    let threads = count_entries("/proc/self/task");
+    for _ in 0..200 {
+        let m = H::start(fast_config(), backend(&netns));
+        let _sub = H::subscribe(&m);
+        H::stop(m);
+    }
+    assert_eq!(count_entries("/proc/self/fd"), fds, "descriptors leaked");
+    assert_eq!(count_entries("/proc/self/task"), threads, "threads leaked");
+}
+
+fn count_entries(dir: &str) -> usize {
+    std::fs::read_dir(dir).map(Iterator::count).unwrap_or(0)
+}
+
+fn wait_stats<H: DriverHarness>(m: &H::Monitor, what: &str, mut done: impl FnMut(&MonitorStats) -> bool) -> MonitorStats {
+    match H::wait_stats(m, PATIENCE, &mut done) {
+        Some(s) => s,
+        None => panic!("timed out waiting for {what}: {:?}", H::stats(m)),
+    }
+}
+
+/// Writes one `#[test]` per conformance property for the driver harness
+/// `$h`.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($h:ty) => {
+        #[test]
+        fn initial_state_is_the_kernels() {
+            $crate::conformance::initial_state_is_the_kernels::<$h>();
+        }
+        #[test]
+        fn each_change_reaches_subscribers_with_its_delta() {
+            $crate::conformance::each_change_reaches_subscribers_with_its_delta::<$h>();
+        }
+        #[test]
+        fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state() {
+            $crate::conformance::a_burst_while_paused_overflows_and_ends_on_the_kernels_state::<$h>();
+        }
+        #[test]
+        fn a_silent_socket_is_healed_by_reconcile() {
+            $crate::conformance::a_silent_socket_is_healed_by_reconcile::<$h>();
+        }
+        #[test]
+        fn a_socket_failing_every_read_is_rebound_with_backoff() {
+            $crate::conformance::a_socket_failing_every_read_is_rebound_with_backoff::<$h>();
+        }
+        #[test]
+        fn datagrams_queued_before_a_wake_up_are_all_read_at_it() {
+            $crate::conformance::datagrams_queued_before_a_wake_up_are_all_read_at_it::<$h>();
+        }
+        #[test]
+        fn start_stop_cycles_leak_nothing() {
+            $crate::conformance::start_stop_cycles_leak_nothing::<$h>();
+        }
+    };
+}
