@@ -21,15 +21,45 @@ fn datagram(corrupt: bool) -> Vec<u8> {
     let mut d = Vec::new();
     for i in 0..8u32 {
         let mut msgs = vec![
-            link_msg(16, 3 + i, 0x1043, Some("veth0"), Some(1500), Some(&[2, 0, 0, 0, 0, 1])),
+            link_msg(
+                16,
+                3 + i,
+                0x1043,
+                Some("veth0"),
+                Some(1500),
+                Some(&[2, 0, 0, 0, 0, 1]),
+            ),
             addr_msg(20, AF_INET, 24, 0x80, 3 + i, &[10, 0, 0, i as u8], None),
-            addr_msg(21, AF_INET6, 64, 0, 3 + i, &[0x20, 1, 0xd, 0xb8], Some(0x40)),
-            route_msg(24, AF_INET, 0, 254, Some(3 + i), Some(&[10, 0, 0, 1]), Some(254)),
+            addr_msg(
+                21,
+                AF_INET6,
+                64,
+                0,
+                3 + i,
+                &[0x20, 1, 0xd, 0xb8],
+                Some(0x40),
+            ),
+            route_msg(
+                24,
+                AF_INET,
+                0,
+                254,
+                Some(3 + i),
+                Some(&[10, 0, 0, 1]),
+                Some(254),
+            ),
         ];
         if corrupt {
             for m in &mut msgs {
                 // The first attribute claims 200 bytes.
-                let at = 16 + if m[4] == 16 { 16 } else if m[4] == 24 { 12 } else { 8 };
+                let at = 16
+                    + if m[4] == 16 {
+                        16
+                    } else if m[4] == 24 {
+                        12
+                    } else {
+                        8
+                    };
                 m[at..at + 2].copy_from_slice(&200u16.to_ne_bytes());
             }
         }
@@ -91,7 +121,11 @@ fn own_parse(d: &[u8]) -> (u32, u32) {
 fn bench(c: &mut Criterion) {
     for (name, corrupt) in [("valid", false), ("malformed", true)] {
         let d = datagram(corrupt);
-        assert_eq!(own_parse(&d), crate_parse(&d), "both readers agree on {name}");
+        assert_eq!(
+            own_parse(&d),
+            crate_parse(&d),
+            "both readers agree on {name}"
+        );
         let own = allocation_counter::measure(|| {
             black_box(own_parse(&d));
         });
@@ -104,8 +138,12 @@ fn bench(c: &mut Criterion) {
         );
         let mut g = c.benchmark_group(format!("netlink_events_{name}"));
         g.throughput(Throughput::Elements(32));
-        g.bench_function("netstate", |b| b.iter(|| black_box(own_parse(black_box(&d)))));
-        g.bench_function("netlink_packet_route", |b| b.iter(|| black_box(crate_parse(black_box(&d)))));
+        g.bench_function("netstate", |b| {
+            b.iter(|| black_box(own_parse(black_box(&d))))
+        });
+        g.bench_function("netlink_packet_route", |b| {
+            b.iter(|| black_box(crate_parse(black_box(&d))))
+        });
         g.finish();
     }
 }

@@ -98,7 +98,9 @@ pub struct Builder {
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Builder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,6 +122,13 @@ impl Builder {
 
     /// Starts the monitor; returns once the first state is known.
     pub async fn start(self) -> Result<Monitor, Error> {
+        self.start_subscribed().await.map(|(m, _)| m)
+    }
+
+    /// Starts the monitor with a subscriber that exists before the first
+    /// publication, so it receives the initial change (seq 1, cause
+    /// `initial`) and every one after it.
+    pub async fn start_subscribed(self) -> Result<(Monitor, Subscriber), Error> {
         let backend = match self.backend {
             Some(b) => b,
             None => netstate_sys::default_backend().map_err(Error::Open)?,
@@ -129,15 +138,19 @@ impl Builder {
             engine.set_recorder(r);
         }
         let shared = engine.shared().clone();
+        let subscriber = shared.subscribe();
         let notify = Arc::new(Notify::new());
         let (ready_tx, ready_rx) = oneshot::channel();
         let task = tokio::spawn(run(engine, notify.clone(), ready_tx));
         match ready_rx.await {
-            Ok(Ok(())) => Ok(Monitor {
-                shared,
-                notify,
-                task: Some(task),
-            }),
+            Ok(Ok(())) => Ok((
+                Monitor {
+                    shared,
+                    notify,
+                    task: Some(task),
+                },
+                subscriber,
+            )),
             Ok(Err(e)) => {
                 task.abort();
                 Err(e)
@@ -263,7 +276,10 @@ async fn run(mut engine: Engine, notify: Arc<Notify>, ready: oneshot::Sender<Res
             generation = engine.socket_generation();
             // The old duplicate is deregistered and closed here, after the
             // engine opened its replacement.
-            fd = engine.readiness_fd().and_then(Result::ok).and_then(register);
+            fd = engine
+                .readiness_fd()
+                .and_then(Result::ok)
+                .and_then(register);
         }
         let deadline = engine.poll_timeout().map(tokio::time::Instant::from_std);
         let wake = tokio::select! {
@@ -294,7 +310,9 @@ fn register(owned: OwnedFd) -> Option<AsyncFd<OwnedFd>> {
     AsyncFd::with_interest(owned, Interest::READABLE).ok()
 }
 
-async fn readable(fd: Option<&AsyncFd<OwnedFd>>) -> Option<tokio::io::unix::AsyncFdReadyGuard<'_, OwnedFd>> {
+async fn readable(
+    fd: Option<&AsyncFd<OwnedFd>>,
+) -> Option<tokio::io::unix::AsyncFdReadyGuard<'_, OwnedFd>> {
     match fd {
         Some(fd) => fd.readable().await.ok(),
         None => std::future::pending().await,

@@ -62,7 +62,11 @@ impl DriverHarness for Tokio {
         m.m().hooks()
     }
 
-    fn wait_stats(m: &Running, timeout: Duration, done: &mut dyn FnMut(&MonitorStats) -> bool) -> Option<MonitorStats> {
+    fn wait_stats(
+        m: &Running,
+        timeout: Duration,
+        done: &mut dyn FnMut(&MonitorStats) -> bool,
+    ) -> Option<MonitorStats> {
         m.m().wait_stats(timeout, done)
     }
 

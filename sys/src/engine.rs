@@ -63,7 +63,10 @@ pub trait EventSource: AsFd + Send {
     /// Test hook: stop delivering without any error (a route socket that
     /// "goes quiet forever"). Sources that cannot do it return an error.
     fn go_silent(&self) -> io::Result<()> {
-        Err(io::Error::new(io::ErrorKind::Unsupported, "this source cannot go silent"))
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this source cannot go silent",
+        ))
     }
 }
 
@@ -136,7 +139,10 @@ impl Hooks {
     fn wait_if_paused(&self) {
         let mut paused = lock(&self.paused);
         while *paused {
-            paused = self.resumed.wait(paused).unwrap_or_else(PoisonError::into_inner);
+            paused = self
+                .resumed
+                .wait(paused)
+                .unwrap_or_else(PoisonError::into_inner);
         }
     }
 }
@@ -243,6 +249,9 @@ pub struct Woken {
 /// One input or timeout of the engine's Reconciler, for trace recording.
 #[derive(Clone, Copy, Debug)]
 pub enum Recorded<'a> {
+    /// The Reconciler was created at this call's instant: record times are
+    /// offsets from it. Always the first call a recorder gets.
+    Start,
     /// `handle_input` was called with this input.
     Input(&'a Input),
     /// `handle_timeout` was called.
@@ -263,6 +272,7 @@ pub struct Engine {
     stats: MonitorStats,
     recorder: Option<Recorder>,
     silenced: bool,
+    created: Instant,
 }
 
 impl std::fmt::Debug for Engine {
@@ -291,11 +301,16 @@ impl Engine {
             stats: MonitorStats::default(),
             recorder: None,
             silenced: false,
+            created: now,
         })
     }
 
-    /// Records every input and timeout from now on (`netstate record`).
-    pub fn set_recorder(&mut self, recorder: Recorder) {
+    /// Records every input and timeout from now on (`netstate record`);
+    /// the recorder first gets [`Recorded::Start`] with the instant the
+    /// Reconciler was created. Set it before the first [`wake`](Self::wake)
+    /// for a trace that replays from the start.
+    pub fn set_recorder(&mut self, mut recorder: Recorder) {
+        recorder(self.created, Recorded::Start);
         self.recorder = Some(recorder);
     }
 
@@ -348,8 +363,12 @@ impl Engine {
         self.stats.wakeups += 1;
         let before = self.stats.datagrams + self.stats.foreign_datagrams;
         let more_queued = self.drain(now);
-        self.stats.last_wake_datagrams = self.stats.datagrams + self.stats.foreign_datagrams - before;
-        self.stats.max_wake_datagrams = self.stats.max_wake_datagrams.max(self.stats.last_wake_datagrams);
+        self.stats.last_wake_datagrams =
+            self.stats.datagrams + self.stats.foreign_datagrams - before;
+        self.stats.max_wake_datagrams = self
+            .stats
+            .max_wake_datagrams
+            .max(self.stats.last_wake_datagrams);
         if let Some(r) = &mut self.recorder {
             r(now, Recorded::Timeout);
         }
@@ -408,7 +427,9 @@ impl Engine {
             }
             match failure {
                 None => {}
-                Some(MonitorFailure::Overflow) => self.feed(now, Input::MonitorFailed(MonitorFailure::Overflow)),
+                Some(MonitorFailure::Overflow) => {
+                    self.feed(now, Input::MonitorFailed(MonitorFailure::Overflow))
+                }
                 Some(kind) => {
                     // The socket is broken: stop reading it until a rebind.
                     self.source = None;

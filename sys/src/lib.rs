@@ -32,7 +32,8 @@ mod linux;
 
 pub use clock::sleep_clock;
 pub use engine::{
-    Backend, Engine, EventSource, Hooks, MonitorStats, Recorded, Recorder, Shared, SourceRead, Woken,
+    Backend, Engine, EventSource, Hooks, MonitorStats, Recorded, Recorder, Shared, SourceRead,
+    Woken,
 };
 #[cfg(target_os = "linux")]
 pub use linux::*;

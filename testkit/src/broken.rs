@@ -134,26 +134,41 @@ fn convergence_catches_a_monitor_without_reconcile_on_a_silent_socket() {
     // The real Reconciler converges within one reconcile interval…
     let ok = check_reconciler(&scenario, &[Property::Convergence]);
     let summary = ok.unwrap_or_else(|f| panic!("{f}"));
-    assert!(summary.of(Property::Convergence).is_some_and(|c| c.cases >= 1));
+    assert!(summary
+        .of(Property::Convergence)
+        .is_some_and(|c| c.cases >= 1));
     // …the variant without it never does, and the property says so.
     let failure = check_scenario(&scenario, NoReconcile::new, &[Property::Convergence])
         .expect_err("the convergence property must catch a monitor without reconcile");
     assert_eq!(failure.violation.property, "convergence");
     let text = failure.to_string();
     assert!(text.contains("seed: 7"), "{text}");
-    assert!(text.contains("Silent"), "the log shows the silent socket: {text}");
+    assert!(
+        text.contains("Silent"),
+        "the log shows the silent socket: {text}"
+    );
     assert!(text.contains("PUBLISH seq=1 cause=initial"), "{text}");
 
     // And proptest finds it by itself over generated silent-socket
     // scenarios, shrinking it to a small reproduction.
-    let found = find_failure(Profile::Silent, NoReconcile::new, &[Property::Convergence], 256)
-        .expect("proptest must find a silent-socket scenario the broken variant fails");
+    let found = find_failure(
+        Profile::Silent,
+        NoReconcile::new,
+        &[Property::Convergence],
+        256,
+    )
+    .expect("proptest must find a silent-socket scenario the broken variant fails");
     assert!(found.contains("property `convergence` violated"), "{found}");
     assert!(found.contains("seed: "), "{found}");
     eprintln!("shrunk failure of the variant without reconcile:\n{found}");
     // The real Reconciler passes the same generated scenarios.
     assert_eq!(
-        find_failure(Profile::Silent, Reconciler::new, &[Property::Convergence], 256),
+        find_failure(
+            Profile::Silent,
+            Reconciler::new,
+            &[Property::Convergence],
+            256
+        ),
         None
     );
 }

@@ -52,7 +52,11 @@ pub trait DriverHarness {
     /// Its test hooks.
     fn hooks(m: &Self::Monitor) -> &Hooks;
     /// Blocks until its counters satisfy `done` or `timeout` passes.
-    fn wait_stats(m: &Self::Monitor, timeout: Duration, done: &mut dyn FnMut(&MonitorStats) -> bool) -> Option<MonitorStats>;
+    fn wait_stats(
+        m: &Self::Monitor,
+        timeout: Duration,
+        done: &mut dyn FnMut(&MonitorStats) -> bool,
+    ) -> Option<MonitorStats>;
     /// Wakes its loop (after using a hook).
     fn wake(m: &Self::Monitor);
     /// Stops it and waits until its sockets are closed and its task or
@@ -71,7 +75,16 @@ fn populated(test: &str) -> Option<(NetnsFixture, Arc<Netns>)> {
         ns.ip(&["addr", "add", "10.82.0.2/24", "dev", "cfb0"])?;
         ns.ip(&["addr", "add", "2001:db8:81::2/64", "dev", "cfa0", "nodad"])?;
         ns.ip(&["route", "add", "default", "via", "10.81.0.1"])?;
-        ns.ip(&["-6", "route", "add", "default", "via", "2001:db8:81::1", "dev", "cfa0"])?;
+        ns.ip(&[
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            "2001:db8:81::1",
+            "dev",
+            "cfa0",
+        ])?;
         Ok(())
     };
     if let Err(e) = setup() {
@@ -86,7 +99,10 @@ fn backend(netns: &Arc<Netns>) -> Box<dyn Backend> {
 }
 
 fn truth(netns: &Netns) -> Snapshot {
-    Enumerator::open_in(netns).expect("enumerator").enumerate().expect("enumerate")
+    Enumerator::open_in(netns)
+        .expect("enumerator")
+        .enumerate()
+        .expect("enumerate")
 }
 
 fn fast_config() -> Config {
@@ -99,7 +115,11 @@ fn fast_config() -> Config {
 
 /// Receives changes until `done` accepts one; checks on each that it is not
 /// a repeat of the one before. Returns every change received.
-fn wait_for(sub: &mut Subscriber, what: &str, mut done: impl FnMut(&Change) -> bool) -> Vec<Change> {
+fn wait_for(
+    sub: &mut Subscriber,
+    what: &str,
+    mut done: impl FnMut(&Change) -> bool,
+) -> Vec<Change> {
     let deadline = Instant::now() + PATIENCE;
     let mut seen: Vec<Change> = Vec::new();
     loop {
@@ -126,12 +146,20 @@ fn assert_no_repeat(previous: Option<&Change>, c: &Change) {
     }
     if let Some(p) = previous {
         assert!(c.seq > p.seq, "seq went from {} to {}", p.seq, c.seq);
-        assert_eq!(c.old, p.new, "change #{} does not start where #{} ended", c.seq, p.seq);
+        assert_eq!(
+            c.old, p.new,
+            "change #{} does not start where #{} ended",
+            c.seq, p.seq
+        );
     }
 }
 
 /// Waits until the monitor's state equals the kernel's.
-fn wait_converged<H: DriverHarness>(m: &H::Monitor, sub: &mut Subscriber, netns: &Netns) -> Snapshot {
+fn wait_converged<H: DriverHarness>(
+    m: &H::Monitor,
+    sub: &mut Subscriber,
+    netns: &Netns,
+) -> Snapshot {
     let deadline = Instant::now() + PATIENCE;
     let mut last: Option<Change> = None;
     loop {
@@ -146,7 +174,10 @@ fn wait_converged<H: DriverHarness>(m: &H::Monitor, sub: &mut Subscriber, netns:
                 last = Some(c);
             }
             Err(TryRecvError::Empty) if !left.is_zero() => {}
-            Err(e) => panic!("never converged ({e:?}): monitor {:#?}\nkernel {t:#?}", H::state(m)),
+            Err(e) => panic!(
+                "never converged ({e:?}): monitor {:#?}\nkernel {t:#?}",
+                H::state(m)
+            ),
         }
     }
 }
@@ -174,25 +205,59 @@ pub fn each_change_reaches_subscribers_with_its_delta<H: DriverHarness>() {
 
     ip(&["addr", "add", "10.81.0.9/24", "dev", "cfa0"]);
     wait_for(&mut sub, "address added", |c| {
-        c.delta.changed.iter().any(|d| d.name == "cfa0" && d.addrs_added.iter().any(|a| a.net.to_string() == "10.81.0.9/24"))
+        c.delta.changed.iter().any(|d| {
+            d.name == "cfa0"
+                && d.addrs_added
+                    .iter()
+                    .any(|a| a.net.to_string() == "10.81.0.9/24")
+        })
     });
     ip(&["addr", "del", "10.81.0.9/24", "dev", "cfa0"]);
     wait_for(&mut sub, "address removed", |c| {
-        c.delta.changed.iter().any(|d| d.addrs_removed.iter().any(|a| a.net.to_string() == "10.81.0.9/24"))
+        c.delta.changed.iter().any(|d| {
+            d.addrs_removed
+                .iter()
+                .any(|a| a.net.to_string() == "10.81.0.9/24")
+        })
     });
     ip(&["link", "set", "cfb0", "down"]);
     wait_for(&mut sub, "link down", |c| {
-        c.delta.changed.iter().any(|d| d.name == "cfb0" && d.flags_changed()) && !c.new.by_name("cfb0").is_some_and(|i| i.is_up())
+        c.delta
+            .changed
+            .iter()
+            .any(|d| d.name == "cfb0" && d.flags_changed())
+            && !c.new.by_name("cfb0").is_some_and(|i| i.is_up())
     });
     ip(&["link", "set", "cfb0", "up"]);
-    wait_for(&mut sub, "link up", |c| c.new.by_name("cfb0").is_some_and(|i| i.is_up()));
-    ip(&["link", "add", "cfc0", "type", "veth", "peer", "name", "cfc1"]);
-    wait_for(&mut sub, "interface added", |c| c.delta.added.iter().any(|i| i.name == "cfc0"));
+    wait_for(&mut sub, "link up", |c| {
+        c.new.by_name("cfb0").is_some_and(|i| i.is_up())
+    });
+    ip(&[
+        "link", "add", "cfc0", "type", "veth", "peer", "name", "cfc1",
+    ]);
+    wait_for(&mut sub, "interface added", |c| {
+        c.delta.added.iter().any(|i| i.name == "cfc0")
+    });
     ip(&["link", "del", "cfc0"]);
-    wait_for(&mut sub, "interface removed", |c| c.delta.removed.iter().any(|i| i.name == "cfc0"));
-    ip(&["route", "replace", "default", "via", "10.82.0.1", "dev", "cfb0"]);
+    wait_for(&mut sub, "interface removed", |c| {
+        c.delta.removed.iter().any(|i| i.name == "cfc0")
+    });
+    ip(&[
+        "route",
+        "replace",
+        "default",
+        "via",
+        "10.82.0.1",
+        "dev",
+        "cfb0",
+    ]);
     let seen = wait_for(&mut sub, "default route moved", |c| {
-        c.delta.default_route_changed.v4 && c.new.default_routes().v4.as_ref().is_some_and(|r| r.interface == "cfb0")
+        c.delta.default_route_changed.v4
+            && c.new
+                .default_routes()
+                .v4
+                .as_ref()
+                .is_some_and(|r| r.interface == "cfb0")
     });
     assert!(seen.last().is_some_and(Change::is_major));
     assert_eq!(*H::state(&m), truth(&netns));
@@ -202,7 +267,9 @@ pub fn each_change_reaches_subscribers_with_its_delta<H: DriverHarness>() {
 /// A burst of 20,000 address changes while the driver is paused overflows
 /// the socket; the monitor still ends on exactly the kernel's state.
 pub fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("a_burst_while_paused_overflows_and_ends_on_the_kernels_state") else {
+    let Some((ns, netns)) =
+        populated("a_burst_while_paused_overflows_and_ends_on_the_kernels_state")
+    else {
         return;
     };
     let m = H::start(fast_config(), backend(&netns));
@@ -211,10 +278,20 @@ pub fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state<H: DriverHar
     H::wake(&m);
     let mut batch = String::new();
     for i in 0..10_000u32 {
-        batch += &format!("addr add 10.{}.{}.{}/32 dev cfb0\n", 100 + i / 65536, (i / 256) % 256, i % 256);
+        batch += &format!(
+            "addr add 10.{}.{}.{}/32 dev cfb0\n",
+            100 + i / 65536,
+            (i / 256) % 256,
+            i % 256
+        );
     }
     for i in (0..10_000u32).step_by(2) {
-        batch += &format!("addr del 10.{}.{}.{}/32 dev cfb0\n", 100 + i / 65536, (i / 256) % 256, i % 256);
+        batch += &format!(
+            "addr del 10.{}.{}.{}/32 dev cfb0\n",
+            100 + i / 65536,
+            (i / 256) % 256,
+            i % 256
+        );
     }
     // 15,000 changes in the batch, plus 5,000 more below.
     for i in 0..5_000u32 {
@@ -224,11 +301,16 @@ pub fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state<H: DriverHar
     H::hooks(&m).resume();
     let t = wait_converged::<H>(&m, &mut sub, &netns);
     let host_routes = |name: &str| {
-        t.by_name(name)
-            .map_or(0, |i| i.addrs.iter().filter(|a| a.net.prefix_len() == 32).count())
+        t.by_name(name).map_or(0, |i| {
+            i.addrs.iter().filter(|a| a.net.prefix_len() == 32).count()
+        })
     };
     assert_eq!((host_routes("cfb0"), host_routes("cfa0")), (5_000, 5_000));
-    assert!(H::stats(&m).core.overflows >= 1, "the burst overflowed the socket: {:?}", H::stats(&m));
+    assert!(
+        H::stats(&m).core.overflows >= 1,
+        "the burst overflowed the socket: {:?}",
+        H::stats(&m)
+    );
     H::stop(m);
 }
 
@@ -253,12 +335,19 @@ pub fn a_silent_socket_is_healed_by_reconcile<H: DriverHarness>() {
     H::check_now(&m);
     wait_stats::<H>(&m, "a wake-up", |s| s.wakeups > before);
     let events_before = H::stats(&m).core.route_events;
-    ns.ip(&["addr", "add", "10.81.0.44/24", "dev", "cfa0"]).expect("ip");
+    ns.ip(&["addr", "add", "10.81.0.44/24", "dev", "cfa0"])
+        .expect("ip");
     let seen = wait_for(&mut sub, "the reconcile to find the address", |c| {
-        c.new.by_name("cfa0").is_some_and(|i| i.address(&"10.81.0.44/24".parse().expect("net")).is_some())
+        c.new
+            .by_name("cfa0")
+            .is_some_and(|i| i.address(&"10.81.0.44/24".parse().expect("net")).is_some())
     });
     assert_eq!(seen.last().map(|c| c.cause), Some(Cause::Reconcile));
-    assert_eq!(H::stats(&m).core.route_events, events_before, "the socket stayed silent");
+    assert_eq!(
+        H::stats(&m).core.route_events,
+        events_before,
+        "the socket stayed silent"
+    );
     H::stop(m);
 }
 
@@ -276,22 +365,33 @@ pub fn a_socket_failing_every_read_is_rebound_with_backoff<H: DriverHarness>() {
     let elapsed = start.elapsed();
     // 100 + 200 + 400 ms of backoff must have passed before the fourth
     // rebind (at 1.5 s); a busy loop would get there in microseconds.
-    assert!(elapsed >= Duration::from_millis(700), "4 rebinds in {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(700),
+        "4 rebinds in {elapsed:?}"
+    );
     let s = H::stats(&m);
-    assert!(s.wakeups < 200, "{} wake-ups for 4 rebinds: a busy loop", s.wakeups);
+    assert!(
+        s.wakeups < 200,
+        "{} wake-ups for 4 rebinds: a busy loop",
+        s.wakeups
+    );
     // Once reads work again, the monitor recovers.
     H::hooks(&m).fail_reads(false);
     let mut sub = H::subscribe(&m);
-    ns.ip(&["addr", "add", "10.81.0.55/24", "dev", "cfa0"]).expect("ip");
+    ns.ip(&["addr", "add", "10.81.0.55/24", "dev", "cfa0"])
+        .expect("ip");
     wait_for(&mut sub, "recovery", |c| {
-        c.new.by_name("cfa0").is_some_and(|i| i.address(&"10.81.0.55/24".parse().expect("net")).is_some())
+        c.new
+            .by_name("cfa0")
+            .is_some_and(|i| i.address(&"10.81.0.55/24".parse().expect("net")).is_some())
     });
     H::stop(m);
 }
 
 /// Datagrams queued before one wake-up are all read at that wake-up.
 pub fn datagrams_queued_before_a_wake_up_are_all_read_at_it<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("datagrams_queued_before_a_wake_up_are_all_read_at_it") else {
+    let Some((ns, netns)) = populated("datagrams_queued_before_a_wake_up_are_all_read_at_it")
+    else {
         return;
     };
     let m = H::start(fast_config(), backend(&netns));
@@ -300,13 +400,29 @@ pub fn datagrams_queued_before_a_wake_up_are_all_read_at_it<H: DriverHarness>() 
     // Netlink notifications are queued while `ip` runs: five changes, five
     // datagrams waiting.
     for i in 0..5 {
-        ns.ip(&["addr", "add", &format!("10.81.0.{}/24", 60 + i), "dev", "cfa0"]).expect("ip");
+        ns.ip(&[
+            "addr",
+            "add",
+            &format!("10.81.0.{}/24", 60 + i),
+            "dev",
+            "cfa0",
+        ])
+        .expect("ip");
     }
     let before = H::stats(&m);
-    assert!(before.max_wake_datagrams < 5, "nothing was queued before: {before:?}");
+    assert!(
+        before.max_wake_datagrams < 5,
+        "nothing was queued before: {before:?}"
+    );
     H::hooks(&m).resume();
-    let s = wait_stats::<H>(&m, "the paused wake-up to finish", |s| s.wakeups > before.wakeups);
-    assert!(s.max_wake_datagrams >= 5, "one wake-up read only {} datagrams: {s:?}", s.max_wake_datagrams);
+    let s = wait_stats::<H>(&m, "the paused wake-up to finish", |s| {
+        s.wakeups > before.wakeups
+    });
+    assert!(
+        s.max_wake_datagrams >= 5,
+        "one wake-up read only {} datagrams: {s:?}",
+        s.max_wake_datagrams
+    );
     H::stop(m);
 }
 
@@ -333,7 +449,11 @@ fn count_entries(dir: &str) -> usize {
     std::fs::read_dir(dir).map(Iterator::count).unwrap_or(0)
 }
 
-fn wait_stats<H: DriverHarness>(m: &H::Monitor, what: &str, mut done: impl FnMut(&MonitorStats) -> bool) -> MonitorStats {
+fn wait_stats<H: DriverHarness>(
+    m: &H::Monitor,
+    what: &str,
+    mut done: impl FnMut(&MonitorStats) -> bool,
+) -> MonitorStats {
     match H::wait_stats(m, PATIENCE, &mut done) {
         Some(s) => s,
         None => panic!("timed out waiting for {what}: {:?}", H::stats(m)),
@@ -355,7 +475,8 @@ macro_rules! conformance_tests {
         }
         #[test]
         fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state() {
-            $crate::conformance::a_burst_while_paused_overflows_and_ends_on_the_kernels_state::<$h>();
+            $crate::conformance::a_burst_while_paused_overflows_and_ends_on_the_kernels_state::<$h>(
+            );
         }
         #[test]
         fn a_silent_socket_is_healed_by_reconcile() {

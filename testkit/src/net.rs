@@ -10,8 +10,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netstate_core::ipnet::IpNet;
 use netstate_core::{
-    AddrFlags, Address, DefaultRoute, DefaultRoutes, Family, Interface, InterfaceFlags,
-    RouteEvent, RouteEventKind, Snapshot, SnapshotError,
+    AddrFlags, Address, DefaultRoute, DefaultRoutes, Family, Interface, InterfaceFlags, RouteEvent,
+    RouteEventKind, Snapshot, SnapshotError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -233,7 +233,10 @@ impl NetTable {
     }
 
     /// Adds `interface` as it is (its index must be free; 0 picks a fresh one).
-    pub fn insert_interface(&mut self, mut interface: Interface) -> Result<Vec<RouteEvent>, NetError> {
+    pub fn insert_interface(
+        &mut self,
+        mut interface: Interface,
+    ) -> Result<Vec<RouteEvent>, NetError> {
         if self.interface(&interface.name).is_some() {
             return Err(NetError::NameTaken(interface.name));
         }
@@ -266,10 +269,20 @@ impl NetTable {
         self.rebuild(interfaces, routes)
     }
 
+    /// Renames an interface (its index stays).
+    pub fn rename_interface(&mut self, old: &str, new: &str) -> Result<Vec<RouteEvent>, NetError> {
+        if self.interface(new).is_some() {
+            return Err(NetError::NameTaken(new.to_owned()));
+        }
+        let new = new.to_owned();
+        self.edit(old, |i| i.name = new)
+    }
+
     /// Sets the interface administratively up (with carrier) or down.
     pub fn set_up(&mut self, name: &str, up: bool) -> Result<Vec<RouteEvent>, NetError> {
         self.edit(name, |i| {
-            i.flags.set(InterfaceFlags::UP | InterfaceFlags::RUNNING, up);
+            i.flags
+                .set(InterfaceFlags::UP | InterfaceFlags::RUNNING, up);
         })
     }
 
@@ -281,7 +294,11 @@ impl NetTable {
 
     /// Adds `address` to the interface, or sets the flags of the address it
     /// already has; sends a hint either way.
-    pub fn set_address(&mut self, name: &str, address: Address) -> Result<Vec<RouteEvent>, NetError> {
+    pub fn set_address(
+        &mut self,
+        name: &str,
+        address: Address,
+    ) -> Result<Vec<RouteEvent>, NetError> {
         let index = self.index_of(name)?;
         let mut hints = self.edit(name, |i| {
             i.addrs.retain(|a| a.net != address.net);
@@ -371,8 +388,7 @@ pub fn slot_address(slot: u8, addr: u8) -> IpNet {
     let k = addr % SLOT_ADDRS;
     match k {
         0..=3 => IpNet::V4(
-            netstate_core::ipnet::Ipv4Net::new(Ipv4Addr::new(10, s, k, 2), 24)
-                .unwrap_or_default(),
+            netstate_core::ipnet::Ipv4Net::new(Ipv4Addr::new(10, s, k, 2), 24).unwrap_or_default(),
         ),
         4 | 5 => IpNet::V6(
             netstate_core::ipnet::Ipv6Net::new(
@@ -471,7 +487,8 @@ impl NetOp {
             }
             NetOp::Link { slot, up } => table.set_up(slot_name(slot), up),
             NetOp::AddInterface { slot } => {
-                let flags = InterfaceFlags::UP | InterfaceFlags::RUNNING | InterfaceFlags::MULTICAST;
+                let flags =
+                    InterfaceFlags::UP | InterfaceFlags::RUNNING | InterfaceFlags::MULTICAST;
                 table.add_interface(slot_name(slot), flags).map(|(_, h)| h)
             }
             NetOp::RemoveInterface { slot } => table.remove_interface(slot_name(slot)),
@@ -567,7 +584,10 @@ mod tests {
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].kind, RouteEventKind::LinkNew);
         let h = t.add_address("eth0", net("10.0.0.2/24")).unwrap();
-        assert_eq!(h, vec![addr_event(RouteEventKind::AddrNew, 1, &net("10.0.0.2/24"))]);
+        assert_eq!(
+            h,
+            vec![addr_event(RouteEventKind::AddrNew, 1, &net("10.0.0.2/24"))]
+        );
         // A re-announcement is a hint without a change.
         let before = t.snapshot().clone();
         let h = t.add_address("eth0", net("10.0.0.2/24")).unwrap();
@@ -582,7 +602,11 @@ mod tests {
         let kinds: Vec<_> = h.iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
-            [RouteEventKind::AddrDel, RouteEventKind::LinkDel, RouteEventKind::RouteDel]
+            [
+                RouteEventKind::AddrDel,
+                RouteEventKind::LinkDel,
+                RouteEventKind::RouteDel
+            ]
         );
         assert!(t.snapshot().default_routes().v4.is_none());
         // Indexes are not reused.
@@ -592,7 +616,10 @@ mod tests {
             t.add_interface("eth0", InterfaceFlags::UP).unwrap_err(),
             NetError::NameTaken("eth0".into())
         );
-        assert!(matches!(t.set_up("nope", true), Err(NetError::NoSuchInterface(_))));
+        assert!(matches!(
+            t.set_up("nope", true),
+            Err(NetError::NoSuchInterface(_))
+        ));
     }
 
     #[test]
@@ -600,7 +627,12 @@ mod tests {
         let mut t = starting_table();
         let before = t.snapshot().clone();
         assert!(NetOp::AddAddr { slot: 1, addr: 0 }.apply(&mut t).is_empty());
-        assert!(NetOp::DefaultRoute { v6: true, slot: Some(2) }.apply(&mut t).is_empty());
+        assert!(NetOp::DefaultRoute {
+            v6: true,
+            slot: Some(2)
+        }
+        .apply(&mut t)
+        .is_empty());
         assert_eq!(t.snapshot(), &before);
         assert_eq!(
             describe(t.snapshot()),

@@ -126,9 +126,11 @@ impl NetnsFixture {
         let mut all = vec!["-j"];
         all.extend_from_slice(args);
         let out = self.ip(&all)?;
-        serde_json::from_str(if out.trim().is_empty() { "[]" } else { &out }).map_err(|e| FixtureError::Ip {
-            args: all.join(" "),
-            stderr: format!("unparsable JSON: {e}"),
+        serde_json::from_str(if out.trim().is_empty() { "[]" } else { &out }).map_err(|e| {
+            FixtureError::Ip {
+                args: all.join(" "),
+                stderr: format!("unparsable JSON: {e}"),
+            }
         })
     }
 
@@ -144,7 +146,9 @@ impl NetnsFixture {
             .spawn()
             .map_err(FixtureError::Spawn)?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(lines.as_bytes()).map_err(FixtureError::Spawn)?;
+            stdin
+                .write_all(lines.as_bytes())
+                .map_err(FixtureError::Spawn)?;
         }
         let out = child.wait_with_output().map_err(FixtureError::Spawn)?;
         if out.status.success() {
@@ -176,7 +180,10 @@ impl Drop for NetnsFixture {
 }
 
 fn run_ip(args: &[&str]) -> Result<String, FixtureError> {
-    let out = Command::new("ip").args(args).output().map_err(FixtureError::Spawn)?;
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(FixtureError::Spawn)?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {

@@ -136,7 +136,11 @@ impl Bounds {
         } else {
             d_max
         };
-        let k = if can_fail { e.max_consecutive_failures } else { 0 };
+        let k = if can_fail {
+            e.max_consecutive_failures
+        } else {
+            0
+        };
         let retry = config.retry_backoff();
         let failure_chain = (0..k)
             .map(|i| occupancy + retry.delay(i))
@@ -250,7 +254,11 @@ pub fn check_no_spurious(obs: &Observations) -> Result<Checked, Violation> {
             return fail(format!("expected seq {}", n + 1));
         }
         if (c.cause == Cause::Initial) != (n == 0) {
-            return fail(format!("cause {:?} for publication number {}", c.cause, n + 1));
+            return fail(format!(
+                "cause {:?} for publication number {}",
+                c.cause,
+                n + 1
+            ));
         }
         if c.old != previous {
             return fail("its old state is not the previous publication's new state".into());
@@ -312,6 +320,11 @@ pub fn check_bounded_work(
     let urgent = urgent_inputs(obs, config);
     let base = bounds.max_enumerations(window);
     let mut checked = Checked::default();
+    if bounds.spacing.is_zero() {
+        // No debounce and instantaneous enumerations: the work follows the
+        // event rate, and there is nothing to check.
+        return Ok(checked);
+    }
     for (i, s) in starts.iter().enumerate() {
         let end = s.saturating_add(window);
         if end > obs.end {
@@ -398,7 +411,10 @@ pub fn check_no_starvation(
                 return Err(violation(
                     "no starvation",
                     due,
-                    format!("a hint at {:.3}s never led to an enumeration", r.as_secs_f64()),
+                    format!(
+                        "a hint at {:.3}s never led to an enumeration",
+                        r.as_secs_f64()
+                    ),
                 ));
             }
         }
@@ -425,12 +441,17 @@ pub fn check_overflow_recovery(
         }
         // The enumeration in flight: the last one started before this input
         // whose answer was not fed before it and which had not timed out.
-        let in_flight = obs.enumerations.iter().rev().find(|e| e.fed_before <= j).filter(|e| {
-            let answered_before = obs.fed[..j].iter().any(
-                |(_, f)| matches!(f, Fed::Enumerated { id, .. } if *id == e.id),
-            );
-            !answered_before && e.started + config.enumeration_timeout() > *u
-        });
+        let in_flight = obs
+            .enumerations
+            .iter()
+            .rev()
+            .find(|e| e.fed_before <= j)
+            .filter(|e| {
+                let answered_before = obs.fed[..j]
+                    .iter()
+                    .any(|(_, f)| matches!(f, Fed::Enumerated { id, .. } if *id == e.id));
+                !answered_before && e.started + config.enumeration_timeout() > *u
+            });
         let next = obs.enumerations.iter().find(|e| e.fed_before > j);
         let Some(next) = next else {
             if *u + config.enumeration_timeout() + max_retry < obs.end {
@@ -501,7 +522,9 @@ pub fn check_rebind_recovery(obs: &Observations, config: &Config) -> Result<Chec
     for (at, f) in &obs.fed {
         fire(&mut m, *at, &mut expected);
         match f {
-            Fed::MonitorFailed(MonitorFailure::Error | MonitorFailure::Closed) if m == M::Healthy => {
+            Fed::MonitorFailed(MonitorFailure::Error | MonitorFailure::Closed)
+                if m == M::Healthy =>
+            {
                 if last_ok.is_none_or(|t| at.saturating_sub(t) >= backoff.max) {
                     attempt = 0;
                 }
@@ -631,9 +654,12 @@ pub fn check_time_jumps(
         .filter(|(_, c)| c.cause == Cause::TimeJump)
         .map(|(at, _)| *at)
         .collect();
+    // A sleep before the first publication is absorbed by it: the first
+    // publication is always `initial`.
+    let initial = obs.publications.first().map(|(at, _)| *at);
     for (_, t) in &triggers {
         let due = *t + bounds.time_jump;
-        if due > obs.end {
+        if due > obs.end || initial.is_some_and(|i| *t <= i) {
             continue;
         }
         if !jumps.iter().any(|p| *p >= *t && *p <= due) {

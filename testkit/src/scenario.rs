@@ -213,7 +213,13 @@ impl Scenario {
         make: impl FnOnce(Config, Instant) -> C,
     ) -> Result<Sim<C>, ScenarioError> {
         let config = self.build_config()?;
-        let mut sim = Sim::with_core(make, config, self.params.clone(), starting_table(), self.seed)?;
+        let mut sim = Sim::with_core(
+            make,
+            config,
+            self.params.clone(),
+            starting_table(),
+            self.seed,
+        )?;
         let mut steps = self.steps.clone();
         steps.sort_by_key(|s| s.at_ms);
         for s in &steps {
@@ -326,14 +332,22 @@ fn config_strategy(profile: Profile) -> BoxedStrategy<ConfigSpec> {
     } else {
         prop::option::weighted(0.8, 2_000u64..=30_000).boxed()
     };
-    let random = (0u64..=500, 0u64..=2_500, reconcile, any::<bool>()).prop_map(
-        |(debounce_ms, extra, reconcile_ms, ignore_veth)| ConfigSpec {
-            debounce_ms,
-            max_wait_ms: debounce_ms + extra,
-            reconcile_ms,
-            ignore_veth,
-        },
-    );
+    // Storms test bounded work, which needs a debounce.
+    let least_debounce = if profile == Profile::Storm { 10 } else { 0 };
+    let random = (
+        least_debounce..=500u64,
+        0u64..=2_500,
+        reconcile,
+        any::<bool>(),
+    )
+        .prop_map(
+            |(debounce_ms, extra, reconcile_ms, ignore_veth)| ConfigSpec {
+                debounce_ms,
+                max_wait_ms: debounce_ms + extra,
+                reconcile_ms,
+                ignore_veth,
+            },
+        );
     prop_oneof![1 => Just(ConfigSpec::default()), 3 => random].boxed()
 }
 

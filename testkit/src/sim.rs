@@ -417,7 +417,11 @@ fn input_text(input: &Input) -> String {
 #[derive(Clone, Debug)]
 enum Event {
     Step(Step),
-    Storm { slot: u8, period: Duration, left: u32 },
+    Storm {
+        slot: u8,
+        period: Duration,
+        left: u32,
+    },
     Read(EnumerationId),
     Deliver(Delivery),
     Answer(EnumerationId),
@@ -563,7 +567,9 @@ impl<C: Core> Sim<C> {
         }
         let s = &params.socket;
         if s.delay_ms[0] > s.delay_ms[1] {
-            return Err(SimError::InvalidParams("socket delay range is reversed".into()));
+            return Err(SimError::InvalidParams(
+                "socket delay range is reversed".into(),
+            ));
         }
         let start = Instant::now();
         let core = make(config.clone(), start);
@@ -630,7 +636,8 @@ impl<C: Core> Sim<C> {
     /// The reading of the clock that counts suspended time.
     #[must_use]
     pub fn sleep_clock(&self) -> Duration {
-        let ns = SLEEP_CLOCK_BASE.as_nanos() as i128 + self.now.as_nanos() as i128
+        let ns = SLEEP_CLOCK_BASE.as_nanos() as i128
+            + self.now.as_nanos() as i128
             + self.sleep_adjust_ns;
         Duration::from_nanos(u64::try_from(ns.max(0)).unwrap_or(u64::MAX))
     }
@@ -880,6 +887,28 @@ impl<C: Core> Sim<C> {
         Ok(())
     }
 
+    /// Runs event by event until `done` holds (checked before each event)
+    /// or the clock would pass `limit`; returns whether `done` held.
+    pub fn run_until_condition(
+        &mut self,
+        limit: Duration,
+        done: impl Fn(&Observations) -> bool,
+    ) -> Result<bool, SimError> {
+        loop {
+            if done(&self.obs) {
+                return Ok(true);
+            }
+            match self.next_event() {
+                Some(at) if at <= limit => self.step_to(at)?,
+                _ => {
+                    self.now = self.now.max(limit);
+                    self.obs.end = self.now;
+                    return Ok(done(&self.obs));
+                }
+            }
+        }
+    }
+
     /// Runs for `d` of virtual time.
     pub fn advance(&mut self, d: Duration) -> Result<(), SimError> {
         self.run_until(self.now + d)
@@ -907,10 +936,7 @@ impl<C: Core> Sim<C> {
             self.same_instant = (at, 0);
         }
         self.now = at;
-        let queued = self
-            .queue
-            .peek()
-            .is_some_and(|Reverse(q)| q.at <= at);
+        let queued = self.queue.peek().is_some_and(|Reverse(q)| q.at <= at);
         if queued {
             if let Some(Reverse(q)) = self.queue.pop() {
                 self.handle(q.event);
@@ -1116,10 +1142,7 @@ impl<C: Core> Sim<C> {
         match outcome {
             Outcome::Ok => {
                 let read_at = rng.between(0, duration.as_millis() as u64);
-                self.push(
-                    self.now + Duration::from_millis(read_at),
-                    Event::Read(id),
-                );
+                self.push(self.now + Duration::from_millis(read_at), Event::Read(id));
             }
             Outcome::Failed => {}
             Outcome::Hang => {
@@ -1135,7 +1158,13 @@ impl<C: Core> Sim<C> {
         if let Some(at) = answered {
             self.push(at, Event::Answer(id));
         }
-        self.pending.insert(id, Pending { outcome, read: None });
+        self.pending.insert(
+            id,
+            Pending {
+                outcome,
+                read: None,
+            },
+        );
         self.obs.enumerations.push(EnumerationRecord {
             id,
             started: self.now,

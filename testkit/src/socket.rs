@@ -247,7 +247,15 @@ mod tests {
     fn a_perfect_socket_delivers_each_message_once_at_once() {
         let mut s = SimSocket::new(SocketFaults::perfect());
         let mut out = Vec::new();
-        assert_eq!(s.send(Duration::from_secs(1), hint(), &mut SimRng::new(1), &mut out), Fate::Queued(1));
+        assert_eq!(
+            s.send(
+                Duration::from_secs(1),
+                hint(),
+                &mut SimRng::new(1),
+                &mut out
+            ),
+            Fate::Queued(1)
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].0, Duration::from_secs(1));
         assert!(s.take(0));
@@ -264,7 +272,10 @@ mod tests {
         let mut out = Vec::new();
         s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out);
         s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out);
-        assert_eq!(s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out), Fate::Overflowed(2));
+        assert_eq!(
+            s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out),
+            Fate::Overflowed(2)
+        );
         assert_eq!(
             out.last(),
             Some(&(Duration::ZERO, Delivery::Failure(MonitorFailure::Overflow)))
@@ -282,7 +293,12 @@ mod tests {
         let mut s = SimSocket::new(faults);
         let mut out = Vec::new();
         for ms in 0..50 {
-            s.send(Duration::from_millis(ms * 10), hint(), &mut SimRng::new(ms), &mut out);
+            s.send(
+                Duration::from_millis(ms * 10),
+                hint(),
+                &mut SimRng::new(ms),
+                &mut out,
+            );
         }
         assert!(out.windows(2).all(|w| w[0].0 <= w[1].0));
         assert!(out.len() > 50);
@@ -304,6 +320,9 @@ mod tests {
             Fate::Lost(SocketState::Silent)
         );
         s.reopen();
-        assert_eq!(s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out), Fate::Queued(1));
+        assert_eq!(
+            s.send(Duration::ZERO, hint(), &mut SimRng::new(1), &mut out),
+            Fate::Queued(1)
+        );
     }
 }

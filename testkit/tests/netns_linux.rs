@@ -66,11 +66,25 @@ fn populated(ns: &NetnsFixture) {
     ] {
         ns.ip(&["addr", "add", addr, "dev", dev]).unwrap();
     }
-    ns.ip(&["addr", "add", "2001:db8:77::2/64", "dev", "nsa0", "nodad"]).unwrap();
-    ns.ip(&["addr", "add", "2001:db8:78::2/64", "dev", "nsb0"]).unwrap();
-    ns.ip(&["addr", "add", "fe80::77/64", "dev", "nsb0", "nodad"]).unwrap();
-    ns.ip(&["route", "add", "default", "via", "10.77.0.1", "dev", "nsa0"]).unwrap();
-    ns.ip(&["-6", "route", "add", "default", "via", "2001:db8:77::1", "dev", "nsa0"]).unwrap();
+    ns.ip(&["addr", "add", "2001:db8:77::2/64", "dev", "nsa0", "nodad"])
+        .unwrap();
+    ns.ip(&["addr", "add", "2001:db8:78::2/64", "dev", "nsb0"])
+        .unwrap();
+    ns.ip(&["addr", "add", "fe80::77/64", "dev", "nsb0", "nodad"])
+        .unwrap();
+    ns.ip(&["route", "add", "default", "via", "10.77.0.1", "dev", "nsa0"])
+        .unwrap();
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "default",
+        "via",
+        "2001:db8:77::1",
+        "dev",
+        "nsa0",
+    ])
+    .unwrap();
 }
 
 fn flag_names(flags: InterfaceFlags) -> BTreeSet<String> {
@@ -83,7 +97,10 @@ fn flag_names(flags: InterfaceFlags) -> BTreeSet<String> {
         (InterfaceFlags::NO_ARP, "NOARP"),
         (InterfaceFlags::PROMISC, "PROMISC"),
     ];
-    map.iter().filter(|(f, _)| flags.contains(*f)).map(|(_, n)| (*n).to_owned()).collect()
+    map.iter()
+        .filter(|(f, _)| flags.contains(*f))
+        .map(|(_, n)| (*n).to_owned())
+        .collect()
 }
 
 /// Checks the snapshot against `ip -j addr`, `ip -j link` and `ip -j route
@@ -94,7 +111,9 @@ fn assert_matches_ip(ns: &NetnsFixture, s: &Snapshot) {
     assert_eq!(links.len(), s.interfaces().len(), "interface count");
     for l in links {
         let index = l["ifindex"].as_u64().unwrap() as u32;
-        let i = s.by_index(index).unwrap_or_else(|| panic!("index {index} missing"));
+        let i = s
+            .by_index(index)
+            .unwrap_or_else(|| panic!("index {index} missing"));
         assert_eq!(l["ifname"].as_str(), Some(i.name.as_str()));
         assert_eq!(l["mtu"].as_u64(), Some(u64::from(i.mtu)), "{} mtu", i.name);
         assert_eq!(
@@ -108,13 +127,27 @@ fn assert_matches_ip(ns: &NetnsFixture, s: &Snapshot) {
             .unwrap()
             .iter()
             .filter_map(Value::as_str)
-            .filter(|f| !matches!(*f, "LOWER_UP" | "M-DOWN" | "NO-CARRIER" | "DORMANT" | "ECHO"))
+            .filter(|f| {
+                !matches!(
+                    *f,
+                    "LOWER_UP" | "M-DOWN" | "NO-CARRIER" | "DORMANT" | "ECHO"
+                )
+            })
             .map(str::to_owned)
             .collect();
         assert_eq!(ip_flags, flag_names(i.flags), "{} flags", i.name);
         // IFF_RUNNING: the carrier is present (ip shows LOWER_UP).
-        let lower_up = l["flags"].as_array().unwrap().iter().any(|f| f == "LOWER_UP");
-        assert_eq!(lower_up, i.flags.contains(InterfaceFlags::RUNNING), "{} running", i.name);
+        let lower_up = l["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "LOWER_UP");
+        assert_eq!(
+            lower_up,
+            i.flags.contains(InterfaceFlags::RUNNING),
+            "{} running",
+            i.name
+        );
 
         let mut want: Vec<(String, AddrFlags)> = Vec::new();
         for a in l["addr_info"].as_array().unwrap() {
@@ -128,8 +161,11 @@ fn assert_matches_ip(ns: &NetnsFixture, s: &Snapshot) {
             want.push((net, f));
         }
         want.sort();
-        let mut got: Vec<(String, AddrFlags)> =
-            i.addrs.iter().map(|a| (a.net.to_string(), a.flags)).collect();
+        let mut got: Vec<(String, AddrFlags)> = i
+            .addrs
+            .iter()
+            .map(|a| (a.net.to_string(), a.flags))
+            .collect();
         got.sort();
         assert_eq!(got, want, "{} addresses", i.name);
     }
@@ -154,10 +190,15 @@ fn assert_matches_ip(ns: &NetnsFixture, s: &Snapshot) {
 
 #[test]
 fn a_fresh_namespace_has_only_loopback_and_no_default_route() {
-    let Some(ns) = NetnsFixture::require("a_fresh_namespace_has_only_loopback_and_no_default_route") else {
+    let Some(ns) =
+        NetnsFixture::require("a_fresh_namespace_has_only_loopback_and_no_default_route")
+    else {
         return;
     };
-    let s = Enumerator::open_in(ns.netns()).unwrap().enumerate().unwrap();
+    let s = Enumerator::open_in(ns.netns())
+        .unwrap()
+        .enumerate()
+        .unwrap();
     assert_eq!(s.interfaces().len(), 1);
     assert!(s.interfaces()[0].is_loopback());
     assert!(s.default_routes().v4.is_none() && s.default_routes().v6.is_none());
@@ -167,36 +208,71 @@ fn a_fresh_namespace_has_only_loopback_and_no_default_route() {
 
 #[test]
 fn the_enumeration_equals_what_ip_reports_field_by_field() {
-    let Some(ns) = NetnsFixture::require("the_enumeration_equals_what_ip_reports_field_by_field") else {
+    let Some(ns) = NetnsFixture::require("the_enumeration_equals_what_ip_reports_field_by_field")
+    else {
         return;
     };
     populated(&ns);
-    let s = Enumerator::open_in(ns.netns()).unwrap().enumerate().unwrap();
+    let s = Enumerator::open_in(ns.netns())
+        .unwrap()
+        .enumerate()
+        .unwrap();
     assert_eq!(s.interfaces().len(), 5);
     assert_matches_ip(&ns, &s);
     let r = s.default_routes().v4.as_ref().unwrap();
-    assert_eq!((r.interface.as_str(), r.gateway), ("nsa0", Some("10.77.0.1".parse().unwrap())));
+    assert_eq!(
+        (r.interface.as_str(), r.gateway),
+        ("nsa0", Some("10.77.0.1".parse().unwrap()))
+    );
     assert!(s.have_v4() && s.have_v6());
 }
 
 #[test]
 fn a_default_route_in_a_vpn_table_with_a_rule_is_the_one_reported() {
-    let Some(ns) = NetnsFixture::require("a_default_route_in_a_vpn_table_with_a_rule_is_the_one_reported") else {
+    let Some(ns) =
+        NetnsFixture::require("a_default_route_in_a_vpn_table_with_a_rule_is_the_one_reported")
+    else {
         return;
     };
     populated(&ns);
     ns.add_veth("tun9", "tun9p").unwrap();
-    ns.ip(&["addr", "add", "10.200.0.2/24", "dev", "tun9"]).unwrap();
+    ns.ip(&["addr", "add", "10.200.0.2/24", "dev", "tun9"])
+        .unwrap();
     let sock = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
-    ns.ip(&["route", "add", "default", "via", "10.200.0.1", "dev", "tun9", "table", "51820"]).unwrap();
+    ns.ip(&[
+        "route",
+        "add",
+        "default",
+        "via",
+        "10.200.0.1",
+        "dev",
+        "tun9",
+        "table",
+        "51820",
+    ])
+    .unwrap();
     let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| {
         e.is_route() && e.table == Some(51820) && admitted(e)
     });
-    assert!(seen, "a default route in another table reaches the monitor and is admitted");
-    ns.ip(&["rule", "add", "not", "fwmark", "51820", "table", "51820", "pref", "100"]).unwrap();
-    let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| e.kind == RouteEventKind::Rule && admitted(e));
-    assert!(seen, "a policy rule change reaches the monitor and is admitted");
-    let s = Enumerator::open_in(ns.netns()).unwrap().enumerate().unwrap();
+    assert!(
+        seen,
+        "a default route in another table reaches the monitor and is admitted"
+    );
+    ns.ip(&[
+        "rule", "add", "not", "fwmark", "51820", "table", "51820", "pref", "100",
+    ])
+    .unwrap();
+    let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| {
+        e.kind == RouteEventKind::Rule && admitted(e)
+    });
+    assert!(
+        seen,
+        "a policy rule change reaches the monitor and is admitted"
+    );
+    let s = Enumerator::open_in(ns.netns())
+        .unwrap()
+        .enumerate()
+        .unwrap();
     let r = s.default_routes().v4.as_ref().unwrap();
     assert_eq!(r.interface, "tun9", "the tunnel, as ip route get says");
     assert_eq!(r.gateway, Some("10.200.0.1".parse().unwrap()));
@@ -205,22 +281,31 @@ fn a_default_route_in_a_vpn_table_with_a_rule_is_the_one_reported() {
 
 #[test]
 fn openvpn_style_half_routes_are_not_filtered_and_win() {
-    let Some(ns) = NetnsFixture::require("openvpn_style_half_routes_are_not_filtered_and_win") else {
+    let Some(ns) = NetnsFixture::require("openvpn_style_half_routes_are_not_filtered_and_win")
+    else {
         return;
     };
     populated(&ns);
     ns.add_veth("tun1", "tun1p").unwrap();
-    ns.ip(&["addr", "add", "10.8.0.2/24", "dev", "tun1"]).unwrap();
+    ns.ip(&["addr", "add", "10.8.0.2/24", "dev", "tun1"])
+        .unwrap();
     let sock = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
     for half in ["0.0.0.0/1", "128.0.0.0/1"] {
-        ns.ip(&["route", "add", half, "via", "10.8.0.1", "dev", "tun1"]).unwrap();
+        ns.ip(&["route", "add", half, "via", "10.8.0.1", "dev", "tun1"])
+            .unwrap();
         let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| {
             e.is_route() && e.dst_prefix_len == Some(1) && admitted(e)
         });
         assert!(seen, "{half} reaches the monitor and is admitted");
     }
-    let s = Enumerator::open_in(ns.netns()).unwrap().enumerate().unwrap();
-    assert_eq!(s.default_routes().v4.as_ref().map(|r| r.interface.as_str()), Some("tun1"));
+    let s = Enumerator::open_in(ns.netns())
+        .unwrap()
+        .enumerate()
+        .unwrap();
+    assert_eq!(
+        s.default_routes().v4.as_ref().map(|r| r.interface.as_str()),
+        Some("tun1")
+    );
     assert_matches_ip(&ns, &s);
 }
 
@@ -233,27 +318,60 @@ fn every_kind_of_change_produces_an_admitted_hint() {
     let sock = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
     type Pred = fn(&RouteEvent) -> bool;
     let steps: [(&[&str], Pred); 8] = [
-        (&["addr", "add", "10.77.0.50/24", "dev", "nsa0"], |e| e.kind == RouteEventKind::AddrNew),
-        (&["addr", "del", "10.77.0.50/24", "dev", "nsa0"], |e| e.kind == RouteEventKind::AddrDel),
-        (&["link", "set", "nsb0", "down"], |e| e.kind == RouteEventKind::LinkNew),
-        (&["link", "set", "nsb0", "up"], |e| e.kind == RouteEventKind::LinkNew),
-        (&["link", "add", "nsc0", "type", "veth", "peer", "name", "nsc1"], |e| e.kind == RouteEventKind::LinkNew),
-        (&["link", "del", "nsc0"], |e| e.kind == RouteEventKind::LinkDel),
-        (&["route", "replace", "default", "via", "10.78.0.1", "dev", "nsb0"], |e| {
-            e.is_route() && e.dst_prefix_len == Some(0)
+        (&["addr", "add", "10.77.0.50/24", "dev", "nsa0"], |e| {
+            e.kind == RouteEventKind::AddrNew
         }),
-        (&["-6", "route", "del", "default"], |e| e.kind == RouteEventKind::RouteDel && e.dst_prefix_len == Some(0)),
+        (&["addr", "del", "10.77.0.50/24", "dev", "nsa0"], |e| {
+            e.kind == RouteEventKind::AddrDel
+        }),
+        (&["link", "set", "nsb0", "down"], |e| {
+            e.kind == RouteEventKind::LinkNew
+        }),
+        (&["link", "set", "nsb0", "up"], |e| {
+            e.kind == RouteEventKind::LinkNew
+        }),
+        (
+            &[
+                "link", "add", "nsc0", "type", "veth", "peer", "name", "nsc1",
+            ],
+            |e| e.kind == RouteEventKind::LinkNew,
+        ),
+        (&["link", "del", "nsc0"], |e| {
+            e.kind == RouteEventKind::LinkDel
+        }),
+        (
+            &[
+                "route",
+                "replace",
+                "default",
+                "via",
+                "10.78.0.1",
+                "dev",
+                "nsb0",
+            ],
+            |e| e.is_route() && e.dst_prefix_len == Some(0),
+        ),
+        (&["-6", "route", "del", "default"], |e| {
+            e.kind == RouteEventKind::RouteDel && e.dst_prefix_len == Some(0)
+        }),
     ];
     for (args, pred) in steps {
         ns.ip(args).unwrap();
-        let (events, _, seen) = read_until(&sock, Duration::from_secs(5), |e| pred(e) && admitted(e));
-        assert!(seen, "ip {}: no admitted hint among {events:?}", args.join(" "));
+        let (events, _, seen) =
+            read_until(&sock, Duration::from_secs(5), |e| pred(e) && admitted(e));
+        assert!(
+            seen,
+            "ip {}: no admitted hint among {events:?}",
+            args.join(" ")
+        );
     }
 }
 
 #[test]
 fn host_routes_never_reach_the_process_and_would_be_filtered_anyway() {
-    let Some(ns) = NetnsFixture::require("host_routes_never_reach_the_process_and_would_be_filtered_anyway") else {
+    let Some(ns) =
+        NetnsFixture::require("host_routes_never_reach_the_process_and_would_be_filtered_anyway")
+    else {
         return;
     };
     populated(&ns);
@@ -267,11 +385,19 @@ fn host_routes_never_reach_the_process_and_would_be_filtered_anyway() {
     )
     .unwrap();
     let batch: String = (0..10_000u32)
-        .map(|i| format!("route add 10.{}.{}.{}/32 dev nsa0\n", 100 + i / 65536, (i / 256) % 256, i % 256))
+        .map(|i| {
+            format!(
+                "route add 10.{}.{}.{}/32 dev nsa0\n",
+                100 + i / 65536,
+                (i / 256) % 256,
+                i % 256
+            )
+        })
         .collect();
     ns.ip_batch(&batch).unwrap();
     // A marker after the storm: once it arrives, everything before it has.
-    ns.ip(&["addr", "add", "10.77.0.99/24", "dev", "nsa0"]).unwrap();
+    ns.ip(&["addr", "add", "10.77.0.99/24", "dev", "nsa0"])
+        .unwrap();
     let marker = |e: &RouteEvent| e.kind == RouteEventKind::AddrNew;
 
     let (events, datagrams, seen) = read_until(&filtered, Duration::from_secs(10), marker);
@@ -315,39 +441,73 @@ fn host_routes_never_reach_the_process_and_would_be_filtered_anyway() {
         "kernel filter off: {raw_datagrams} datagrams, {raw_routes} route hints (all filtered by the core){}",
         if overflowed { ", and the buffer overflowed" } else { "" }
     );
-    assert!(raw_routes > 0 || overflowed, "without the kernel filter the routes do arrive");
+    assert!(
+        raw_routes > 0 || overflowed,
+        "without the kernel filter the routes do arrive"
+    );
 }
 
 #[test]
 fn re_announcing_an_address_with_new_lifetimes_changes_nothing() {
-    let Some(ns) = NetnsFixture::require("re_announcing_an_address_with_new_lifetimes_changes_nothing") else {
+    let Some(ns) =
+        NetnsFixture::require("re_announcing_an_address_with_new_lifetimes_changes_nothing")
+    else {
         return;
     };
     populated(&ns);
-    ns.ip(&["addr", "add", "2001:db8:99::5/64", "dev", "nsa0", "nodad", "valid_lft", "3000", "preferred_lft", "2000"])
-        .unwrap();
+    ns.ip(&[
+        "addr",
+        "add",
+        "2001:db8:99::5/64",
+        "dev",
+        "nsa0",
+        "nodad",
+        "valid_lft",
+        "3000",
+        "preferred_lft",
+        "2000",
+    ])
+    .unwrap();
     let mut en = Enumerator::open_in(ns.netns()).unwrap();
     let before = en.enumerate().unwrap();
     let sock = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
-    ns.ip(&["addr", "change", "2001:db8:99::5/64", "dev", "nsa0", "valid_lft", "4000", "preferred_lft", "3500"])
-        .unwrap();
-    let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| e.kind == RouteEventKind::AddrNew);
+    ns.ip(&[
+        "addr",
+        "change",
+        "2001:db8:99::5/64",
+        "dev",
+        "nsa0",
+        "valid_lft",
+        "4000",
+        "preferred_lft",
+        "3500",
+    ])
+    .unwrap();
+    let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| {
+        e.kind == RouteEventKind::AddrNew
+    });
     assert!(seen, "the kernel announces the renewal");
     let after = en.enumerate().unwrap();
     assert_eq!(before, after, "new lifetimes are not a change");
-    let a = after.by_name("nsa0").unwrap().address(&"2001:db8:99::5/64".parse().unwrap()).copied();
+    let a = after
+        .by_name("nsa0")
+        .unwrap()
+        .address(&"2001:db8:99::5/64".parse().unwrap())
+        .copied();
     assert!(a.is_some_and(|a| !a.flags.contains(AddrFlags::PERMANENT)));
 }
 
 #[test]
 fn a_silent_socket_receives_nothing_and_reports_no_error() {
-    let Some(ns) = NetnsFixture::require("a_silent_socket_receives_nothing_and_reports_no_error") else {
+    let Some(ns) = NetnsFixture::require("a_silent_socket_receives_nothing_and_reports_no_error")
+    else {
         return;
     };
     populated(&ns);
     let sock = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
     sock.go_silent().unwrap();
-    ns.ip(&["addr", "add", "10.77.0.77/24", "dev", "nsa0"]).unwrap();
+    ns.ip(&["addr", "add", "10.77.0.77/24", "dev", "nsa0"])
+        .unwrap();
     let (events, _, _) = read_until(&sock, Duration::from_millis(300), |_| true);
     assert!(events.is_empty());
     let mut buf = [0u8; 256];
@@ -356,7 +516,9 @@ fn a_silent_socket_receives_nothing_and_reports_no_error() {
 
 #[test]
 fn an_overflow_is_reported_apart_from_errors_and_the_socket_lives_on() {
-    let Some(ns) = NetnsFixture::require("an_overflow_is_reported_apart_from_errors_and_the_socket_lives_on") else {
+    let Some(ns) =
+        NetnsFixture::require("an_overflow_is_reported_apart_from_errors_and_the_socket_lives_on")
+    else {
         return;
     };
     populated(&ns);
@@ -370,7 +532,15 @@ fn an_overflow_is_reported_apart_from_errors_and_the_socket_lives_on() {
     .unwrap();
     // Nobody reads while 2,000 addresses come and go.
     let batch: String = (0..1000u32)
-        .map(|i| format!("addr add 10.90.{}.{}/32 dev nsb0\naddr del 10.90.{}.{}/32 dev nsb0\n", i / 250, i % 250 + 1, i / 250, i % 250 + 1))
+        .map(|i| {
+            format!(
+                "addr add 10.90.{}.{}/32 dev nsb0\naddr del 10.90.{}.{}/32 dev nsb0\n",
+                i / 250,
+                i % 250 + 1,
+                i / 250,
+                i % 250 + 1
+            )
+        })
         .collect();
     ns.ip_batch(&batch).unwrap();
     let mut buf = vec![0u8; 64 << 10];
@@ -385,14 +555,19 @@ fn an_overflow_is_reported_apart_from_errors_and_the_socket_lives_on() {
     }
     assert!(overflows >= 1, "ENOBUFS is reported as Overflow");
     // The socket still works after the overflow.
-    ns.ip(&["addr", "add", "10.77.0.88/24", "dev", "nsa0"]).unwrap();
-    let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| e.kind == RouteEventKind::AddrNew);
+    ns.ip(&["addr", "add", "10.77.0.88/24", "dev", "nsa0"])
+        .unwrap();
+    let (_, _, seen) = read_until(&sock, Duration::from_secs(5), |e| {
+        e.kind == RouteEventKind::AddrNew
+    });
     assert!(seen);
 }
 
 #[test]
 fn enumerating_while_interfaces_come_and_go_gives_consistent_snapshots() {
-    let Some(ns) = NetnsFixture::require("enumerating_while_interfaces_come_and_go_gives_consistent_snapshots") else {
+    let Some(ns) = NetnsFixture::require(
+        "enumerating_while_interfaces_come_and_go_gives_consistent_snapshots",
+    ) else {
         return;
     };
     populated(&ns);
@@ -417,7 +592,9 @@ fn enumerating_while_interfaces_come_and_go_gives_consistent_snapshots() {
         }
         churn.join().unwrap().unwrap();
     });
-    eprintln!("{ok} consistent snapshots, {transient} enumerations gave up after retries during churn");
+    eprintln!(
+        "{ok} consistent snapshots, {transient} enumerations gave up after retries during churn"
+    );
     assert!(ok > 0);
     let s = en.enumerate().unwrap();
     assert_matches_ip(&ns, &s);

@@ -11,10 +11,10 @@ use std::cell::RefCell;
 use netstate_testkit::props::Checked;
 use netstate_testkit::scenario::{check_reconciler, Property, Summary};
 use netstate_testkit::{Profile, Scenario};
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
 
 /// The default number of cases per test; `PROPTEST_CASES` overrides it.
-const DEFAULT_CASES: u32 = 256;
+const DEFAULT_CASES: u32 = 1024;
 
 fn runner(default: u32) -> TestRunner {
     let cases = std::env::var("PROPTEST_CASES")
@@ -24,8 +24,13 @@ fn runner(default: u32) -> TestRunner {
     TestRunner::new(Config {
         cases,
         max_shrink_iters: 2_048,
-        // Failures are reported with their seed and scenario; the lead
-        // commits any regression file proptest writes.
+        // Failing cases are saved beside this file, in
+        // `properties.proptest-regressions`, and tried first on the next
+        // run; commit that file.
+        source_file: Some(file!()),
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
         ..Config::default()
     })
 }
@@ -91,8 +96,14 @@ fn check(profiles: &[Profile], properties: &[Property], cases: u32) -> Totals {
     eprintln!("{properties:?} over {profiles:?}: {t:?}");
     // None of this may pass vacuously.
     assert!(t.runs > 0);
-    assert!(t.truth_changes > t.runs, "scenarios barely changed the truth: {t:?}");
-    assert!(t.enumerations > 2 * t.runs, "scenarios barely enumerated: {t:?}");
+    assert!(
+        t.truth_changes > t.runs,
+        "scenarios barely changed the truth: {t:?}"
+    );
+    assert!(
+        t.enumerations > 2 * t.runs,
+        "scenarios barely enumerated: {t:?}"
+    );
     t
 }
 
@@ -112,4 +123,58 @@ fn convergence_when_the_socket_is_silent_or_lossy() {
     );
     let c = t.of(Property::Convergence);
     assert!(c.cases > t.runs, "{c:?}");
+}
+
+#[test]
+fn no_spurious_publication() {
+    let t = check(
+        &[Profile::Flowing, Profile::Lossy, Profile::Silent],
+        &[Property::NoSpurious],
+        DEFAULT_CASES,
+    );
+    assert!(t.of(Property::NoSpurious).cases > t.runs);
+}
+
+#[test]
+fn bounded_work_whatever_the_event_rate() {
+    let t = check(
+        &[Profile::Storm, Profile::Flowing, Profile::Lossy],
+        &[Property::BoundedWork],
+        DEFAULT_CASES,
+    );
+    let c = t.of(Property::BoundedWork);
+    assert!(c.cases > t.runs, "{c:?}");
+    assert!(c.worst_count > 1, "{c:?}");
+}
+
+#[test]
+fn no_starvation_under_a_continuous_storm() {
+    let t = check(
+        &[Profile::Storm],
+        &[Property::NoStarvation, Property::Convergence],
+        DEFAULT_CASES,
+    );
+    assert!(t.of(Property::NoStarvation).cases > 10 * t.runs);
+    assert!(t.of(Property::Convergence).cases >= t.runs);
+}
+
+#[test]
+fn recovery_after_overflow_and_error() {
+    let t = check(
+        &[Profile::Flowing, Profile::Lossy],
+        &[Property::OverflowRecovery, Property::RebindRecovery],
+        DEFAULT_CASES,
+    );
+    assert!(t.of(Property::OverflowRecovery).cases > 10, "{t:?}");
+    assert!(t.of(Property::RebindRecovery).cases > 10, "{t:?}");
+}
+
+#[test]
+fn sleep_is_detected_and_a_clock_stepping_back_is_not_a_sleep() {
+    let t = check(
+        &[Profile::Flowing, Profile::Lossy],
+        &[Property::TimeJumps],
+        DEFAULT_CASES,
+    );
+    assert!(t.of(Property::TimeJumps).cases > 10, "{t:?}");
 }

@@ -47,7 +47,14 @@ fn routes(ns: &NetnsFixture, count: u32) {
     for chunk in (0..count).collect::<Vec<_>>().chunks(100_000) {
         let batch: String = chunk
             .iter()
-            .map(|i| format!("route add 100.{}.{}.{}/32 dev bv0a\n", 64 + i / 65536 % 64, i / 256 % 256, i % 256))
+            .map(|i| {
+                format!(
+                    "route add 100.{}.{}.{}/32 dev bv0a\n",
+                    64 + i / 65536 % 64,
+                    i / 256 % 256,
+                    i % 256
+                )
+            })
             .collect();
         ns.ip_batch(&batch).expect("routes");
     }
@@ -70,16 +77,32 @@ fn main() {
     let other = NetnsFixture::new().expect("namespace");
     small.add_veth("eth0", "eth1").expect("veth");
     small
-        .ip(&["link", "add", "wlan0", "type", "veth", "peer", "name", "wlan0p", "netns", other.name()])
+        .ip(&[
+            "link",
+            "add",
+            "wlan0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "wlan0p",
+            "netns",
+            other.name(),
+        ])
         .expect("veth");
     small.ip(&["link", "set", "wlan0", "up"]).expect("up");
-    small.ip(&["addr", "add", "10.0.0.2/24", "dev", "eth0"]).expect("addr");
-    small.ip(&["route", "add", "default", "via", "10.0.0.1"]).expect("route");
+    small
+        .ip(&["addr", "add", "10.0.0.2/24", "dev", "eth0"])
+        .expect("addr");
+    small
+        .ip(&["route", "add", "default", "via", "10.0.0.1"])
+        .expect("route");
     let (m4, p4, n4) = measure(&small, 2000);
 
     let big = NetnsFixture::new().expect("namespace");
     veths(&big, 200);
-    big.ip(&["route", "add", "default", "via", "10.20.0.2"]).expect("route");
+    big.ip(&["route", "add", "default", "via", "10.20.0.2"])
+        .expect("route");
     let (m200, p200, n200) = measure(&big, 300);
     let t = Instant::now();
     routes(&big, route_count);

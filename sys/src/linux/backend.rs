@@ -87,6 +87,8 @@ impl Backend for NetlinkBackend {
     }
 
     fn enumerate(&mut self) -> Result<Snapshot, OsError> {
-        self.enumerator.enumerate().map_err(|e| OsError::new(e.to_string()))
+        self.enumerator
+            .enumerate()
+            .map_err(|e| OsError::new(e.to_string()))
     }
 }

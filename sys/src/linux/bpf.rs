@@ -37,15 +37,15 @@ pub(crate) fn route_filter(max_prefix_len: u8) -> [libc::sock_filter; 9] {
     // Instruction 7 accepts, 8 drops; jump offsets are relative to the next
     // instruction.
     [
-        op(BPF_LD_B_ABS, 0, 0, hi),                           // 0: A = type >> 8
-        op(BPF_JEQ_K, 0, 5, 0),                               // 1: != 0 -> accept
-        op(BPF_LD_B_ABS, 0, 0, lo),                           // 2: A = type & 0xff
-        op(BPF_JEQ_K, 1, 0, u32::from(RTM_NEWROUTE)),         // 3: new route -> 5
-        op(BPF_JEQ_K, 0, 2, u32::from(RTM_DELROUTE)),         // 4: else not a route -> accept
-        op(BPF_LD_B_ABS, 0, 0, dst_len),                      // 5: A = rtm_dst_len
-        op(BPF_JGT_K, 1, 0, u32::from(max_prefix_len)),       // 6: longer -> drop
-        op(BPF_RET_K, 0, 0, u32::MAX),                        // 7: accept
-        op(BPF_RET_K, 0, 0, 0),                               // 8: drop
+        op(BPF_LD_B_ABS, 0, 0, hi),                     // 0: A = type >> 8
+        op(BPF_JEQ_K, 0, 5, 0),                         // 1: != 0 -> accept
+        op(BPF_LD_B_ABS, 0, 0, lo),                     // 2: A = type & 0xff
+        op(BPF_JEQ_K, 1, 0, u32::from(RTM_NEWROUTE)),   // 3: new route -> 5
+        op(BPF_JEQ_K, 0, 2, u32::from(RTM_DELROUTE)),   // 4: else not a route -> accept
+        op(BPF_LD_B_ABS, 0, 0, dst_len),                // 5: A = rtm_dst_len
+        op(BPF_JGT_K, 1, 0, u32::from(max_prefix_len)), // 6: longer -> drop
+        op(BPF_RET_K, 0, 0, u32::MAX),                  // 7: accept
+        op(BPF_RET_K, 0, 0, 0),                         // 8: drop
     ]
 }
 
@@ -90,7 +90,11 @@ mod tests {
         assert_eq!(run(&p, &msg(RTM_DELROUTE, 1)), u32::MAX);
         assert_eq!(run(&p, &msg(20, 32)), u32::MAX, "RTM_NEWADDR passes");
         assert_eq!(run(&p, &msg(16, 200)), u32::MAX, "RTM_NEWLINK passes");
-        assert_eq!(run(&p, &msg(0x1018, 32)), u32::MAX, "high byte set: not a route");
+        assert_eq!(
+            run(&p, &msg(0x1018, 32)),
+            u32::MAX,
+            "high byte set: not a route"
+        );
         assert_eq!(run(&route_filter(2), &msg(RTM_NEWROUTE, 2)), u32::MAX);
     }
 }

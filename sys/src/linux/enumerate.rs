@@ -22,8 +22,8 @@ use netstate_core::wire::netlink::requests::{addr_dump, link_dump, route_get, PR
 use netstate_core::Snapshot;
 use rustix::net::netlink::SocketAddrNetlink;
 use rustix::net::{
-    bind, recvfrom, send, socket_with, sockopt, AddressFamily, RecvFlags, SendFlags,
-    SocketFlags, SocketType,
+    bind, recvfrom, send, socket_with, sockopt, AddressFamily, RecvFlags, SendFlags, SocketFlags,
+    SocketType,
 };
 
 use super::netns::Netns;
@@ -153,7 +153,10 @@ impl Enumerator {
         send(&self.fd, &request(seq), SendFlags::empty()).map_err(io::Error::from)?;
         loop {
             let len = self.recv()?;
-            match c.feed(stage, seq, &self.buf[..len]).map_err(EnumerateError::Dump)? {
+            match c
+                .feed(stage, seq, &self.buf[..len])
+                .map_err(EnumerateError::Dump)?
+            {
                 Progress::Done => return Ok(()),
                 Progress::More => {}
             }
@@ -163,7 +166,11 @@ impl Enumerator {
     /// Receives one datagram from the kernel, growing the buffer to fit.
     fn recv(&mut self) -> Result<usize, EnumerateError> {
         loop {
-            let peek = recvfrom(&self.fd, &mut self.buf[..0], RecvFlags::PEEK | RecvFlags::TRUNC);
+            let peek = recvfrom(
+                &self.fd,
+                &mut self.buf[..0],
+                RecvFlags::PEEK | RecvFlags::TRUNC,
+            );
             let wanted = match peek {
                 Ok((_, len, _)) => len,
                 Err(rustix::io::Errno::INTR) => continue,

@@ -26,7 +26,10 @@ impl Netns {
     /// Opens the namespace `ip netns add NAME` created.
     pub fn named(name: &str) -> io::Result<Self> {
         if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a namespace name"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a namespace name",
+            ));
         }
         Netns::open(Path::new("/run/netns").join(name))
     }
@@ -41,7 +44,11 @@ impl Netns {
                 f()
             })
             .join()
-            .unwrap_or_else(|_| Err(io::Error::other("thread opening a socket in a namespace panicked")))
+            .unwrap_or_else(|_| {
+                Err(io::Error::other(
+                    "thread opening a socket in a namespace panicked",
+                ))
+            })
         })
     }
 }

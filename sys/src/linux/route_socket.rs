@@ -8,8 +8,7 @@ use netstate_core::wire::netlink::MONITOR_GROUPS;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::net::netlink::SocketAddrNetlink;
 use rustix::net::{
-    bind, recvfrom, socket_with, sockopt, AddressFamily, RecvFlags,
-    SocketFlags, SocketType,
+    bind, recvfrom, socket_with, sockopt, AddressFamily, RecvFlags, SocketFlags, SocketType,
 };
 
 use super::bpf::route_filter;
@@ -192,10 +191,17 @@ mod tests {
             return;
         }
         let sock = RouteSocket::open().unwrap();
-        let sender = socket_with(AddressFamily::NETLINK, SocketType::RAW, SocketFlags::CLOEXEC, None).unwrap();
+        let sender = socket_with(
+            AddressFamily::NETLINK,
+            SocketType::RAW,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap();
         bind(&sender, &SocketAddrNetlink::new(0, 0)).unwrap();
         // A well-formed RTM_NEWADDR, as a hostile process could forge one.
-        let forged = netstate_core::wire::netlink::fixtures::addr_msg(20, 2, 24, 0, 1, &[10, 0, 0, 1], None);
+        let forged =
+            netstate_core::wire::netlink::fixtures::addr_msg(20, 2, 24, 0, 1, &[10, 0, 0, 1], None);
         let to = SocketAddrNetlink::new(sock.port_id().unwrap(), 0);
         sendto(&sender, &forged, SendFlags::empty(), &to).unwrap();
         assert!(sock.wait_readable(Duration::from_secs(5)).unwrap());

@@ -11,7 +11,12 @@ const NETLINK_ADD_MEMBERSHIP: libc::c_int = 1;
 /// `NETLINK_DROP_MEMBERSHIP`.
 const NETLINK_DROP_MEMBERSHIP: libc::c_int = 2;
 
-fn setsockopt<T>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+fn setsockopt<T>(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
     let len = libc::socklen_t::try_from(size_of::<T>())
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: `fd` is a valid open descriptor for the duration of the call
@@ -46,7 +51,8 @@ pub(crate) fn drop_membership(fd: BorrowedFd<'_>, group: u32) -> io::Result<()> 
 /// Attaches a classic BPF program as the socket's receive filter.
 pub(crate) fn attach_filter(fd: BorrowedFd<'_>, program: &[libc::sock_filter]) -> io::Result<()> {
     let prog = libc::sock_fprog {
-        len: u16::try_from(program.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+        len: u16::try_from(program.len())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
         // The kernel copies the program during the call and never writes it.
         filter: program.as_ptr().cast_mut(),
     };

@@ -20,12 +20,16 @@ use ipnet::IpNet;
 use netlink_packet_core::{NetlinkBuffer, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType, RouteVia};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteMessage, RouteType, RouteVia,
+};
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::{align, AF_INET, AF_INET6, HEADER_LEN, NLM_F_DUMP_INTR};
 use crate::flags::{AddrFlags, InterfaceFlags};
-use crate::snapshot::{Address, DefaultRoute, DefaultRoutes, HardwareAddr, Interface, Snapshot, SnapshotError};
+use crate::snapshot::{
+    Address, DefaultRoute, DefaultRoutes, HardwareAddr, Interface, Snapshot, SnapshotError,
+};
 
 /// Which request the datagrams answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,14 +75,19 @@ impl DumpError {
     /// while it was being read).
     #[must_use]
     pub fn is_transient(&self) -> bool {
-        matches!(self, DumpError::Interrupted | DumpError::Inconsistent(_) | DumpError::Snapshot(_))
+        matches!(
+            self,
+            DumpError::Interrupted | DumpError::Inconsistent(_) | DumpError::Snapshot(_)
+        )
     }
 }
 
 impl fmt::Display for DumpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DumpError::Interrupted => f.write_str("netlink dump interrupted by a concurrent change"),
+            DumpError::Interrupted => {
+                f.write_str("netlink dump interrupted by a concurrent change")
+            }
             DumpError::Kernel(errno) => write!(f, "kernel refused the request (errno {errno})"),
             DumpError::Malformed(what) => write!(f, "malformed netlink reply: {what}"),
             DumpError::Inconsistent(what) => write!(f, "inconsistent netlink replies: {what}"),
@@ -159,12 +168,18 @@ impl SnapshotCollector {
             }
         }
         if !rest.is_empty() {
-            return Err(DumpError::Malformed("trailing bytes after the last message"));
+            return Err(DumpError::Malformed(
+                "trailing bytes after the last message",
+            ));
         }
         Ok(progress)
     }
 
-    fn inner(&mut self, stage: Stage, inner: RouteNetlinkMessage) -> Result<Option<Progress>, DumpError> {
+    fn inner(
+        &mut self,
+        stage: Stage,
+        inner: RouteNetlinkMessage,
+    ) -> Result<Option<Progress>, DumpError> {
         match (stage, inner) {
             (Stage::Links, RouteNetlinkMessage::NewLink(m)) => {
                 self.links.push(interface(m)?);
@@ -196,15 +211,23 @@ impl SnapshotCollector {
         links.sort_unstable_by_key(|i| i.index);
         for (index, addr) in self.addrs {
             let Ok(pos) = links.binary_search_by_key(&index, |i| i.index) else {
-                return Err(DumpError::Inconsistent("an address on an interface the link dump did not list"));
+                return Err(DumpError::Inconsistent(
+                    "an address on an interface the link dump did not list",
+                ));
             };
             links[pos].addrs.push(addr);
         }
         let route = |r: Option<(u32, Option<IpAddr>)>| -> Result<Option<DefaultRoute>, DumpError> {
-            let Some((index, gateway)) = r else { return Ok(None) };
+            let Some((index, gateway)) = r else {
+                return Ok(None);
+            };
             let pos = links
                 .binary_search_by_key(&index, |i| i.index)
-                .map_err(|_| DumpError::Inconsistent("the default route uses an interface the link dump did not list"))?;
+                .map_err(|_| {
+                    DumpError::Inconsistent(
+                        "the default route uses an interface the link dump did not list",
+                    )
+                })?;
             Ok(Some(DefaultRoute {
                 index,
                 interface: links[pos].name.clone(),
@@ -260,7 +283,9 @@ fn interface(m: LinkMessage) -> Result<Interface, DumpError> {
         match a {
             LinkAttribute::IfName(n) => name = Some(n),
             LinkAttribute::Mtu(mtu) => iface.mtu = mtu,
-            LinkAttribute::Address(mac) if !mac.is_empty() => iface.mac = Some(HardwareAddr::new(&mac)),
+            LinkAttribute::Address(mac) if !mac.is_empty() => {
+                iface.mac = Some(HardwareAddr::new(&mac))
+            }
             _ => {}
         }
     }
@@ -287,10 +312,15 @@ fn address(m: &AddressMessage) -> Result<Option<Address>, DumpError> {
     // For IPv4, IFA_LOCAL is the interface's own address and IFA_ADDRESS
     // the peer's on a point-to-point link; IPv6 has only IFA_ADDRESS.
     let Some(ip) = local.or(addr) else {
-        return Err(DumpError::Malformed("an address message without an address"));
+        return Err(DumpError::Malformed(
+            "an address message without an address",
+        ));
     };
-    let net = IpNet::new(ip, m.header.prefix_len).map_err(|_| DumpError::Malformed("a prefix length too long"))?;
-    Ok(Some(Address::new(net).with_flags(addr_flags(flags, family == AF_INET6))))
+    let net = IpNet::new(ip, m.header.prefix_len)
+        .map_err(|_| DumpError::Malformed("a prefix length too long"))?;
+    Ok(Some(
+        Address::new(net).with_flags(addr_flags(flags, family == AF_INET6)),
+    ))
 }
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
@@ -330,22 +360,62 @@ mod tests {
     const UP_RUNNING: u32 = 0x1 | 0x40 | 0x1000 | 0x2;
 
     fn links(seq: u32) -> Vec<u8> {
-        let mut d = multi(RTM_NEWLINK, seq, &link_body(1, 0x1 | 0x8 | 0x40, Some("lo"), Some(65536), Some(&[0; 6])));
-        d.extend(multi(RTM_NEWLINK, seq, &link_body(3, UP_RUNNING, Some("veth0"), Some(1500), Some(&[2, 0, 0, 0, 0, 3]))));
+        let mut d = multi(
+            RTM_NEWLINK,
+            seq,
+            &link_body(1, 0x1 | 0x8 | 0x40, Some("lo"), Some(65536), Some(&[0; 6])),
+        );
+        d.extend(multi(
+            RTM_NEWLINK,
+            seq,
+            &link_body(
+                3,
+                UP_RUNNING,
+                Some("veth0"),
+                Some(1500),
+                Some(&[2, 0, 0, 0, 0, 3]),
+            ),
+        ));
         d.extend(multi(NLMSG_DONE, seq, &0i32.to_ne_bytes()));
         d
     }
 
     fn addrs(seq: u32) -> Vec<u8> {
-        let mut d = multi(RTM_NEWADDR, seq, &addr_body(AF_INET, 24, 0x80, 3, &[10, 9, 0, 2], None));
-        d.extend(multi(RTM_NEWADDR, seq, &addr_body(AF_INET6, 64, 0x80, 3, &[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], Some(0x80 | 0x40))));
-        d.extend(multi(RTM_NEWADDR, seq, &addr_body(AF_INET, 8, 0x80, 1, &[127, 0, 0, 1], None)));
+        let mut d = multi(
+            RTM_NEWADDR,
+            seq,
+            &addr_body(AF_INET, 24, 0x80, 3, &[10, 9, 0, 2], None),
+        );
+        d.extend(multi(
+            RTM_NEWADDR,
+            seq,
+            &addr_body(
+                AF_INET6,
+                64,
+                0x80,
+                3,
+                &[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                Some(0x80 | 0x40),
+            ),
+        ));
+        d.extend(multi(
+            RTM_NEWADDR,
+            seq,
+            &addr_body(AF_INET, 8, 0x80, 1, &[127, 0, 0, 1], None),
+        ));
         d.extend(multi(NLMSG_DONE, seq, &0i32.to_ne_bytes()));
         d
     }
 
     fn lookup(seq: u32, family: u8, oif: u32, gw: &[u8]) -> Vec<u8> {
-        let mut body = route_body(family, if family == AF_INET { 32 } else { 128 }, 254, Some(oif), Some(gw), Some(254));
+        let mut body = route_body(
+            family,
+            if family == AF_INET { 32 } else { 128 },
+            254,
+            Some(oif),
+            Some(gw),
+            Some(254),
+        );
         body[6] = 0; // scope universe
         message(RTM_NEWROUTE, 0, seq, &body)
     }
@@ -361,8 +431,14 @@ mod tests {
         let mut c = SnapshotCollector::new();
         assert_eq!(c.feed(Stage::Links, 1, &links(1)), Ok(Progress::Done));
         assert_eq!(c.feed(Stage::Addrs, 2, &addrs(2)), Ok(Progress::Done));
-        assert_eq!(c.feed(Stage::RouteV4, 3, &lookup(3, AF_INET, 3, &[10, 9, 0, 1])), Ok(Progress::Done));
-        assert_eq!(c.feed(Stage::RouteV6, 4, &error(4, 101)), Ok(Progress::Done));
+        assert_eq!(
+            c.feed(Stage::RouteV4, 3, &lookup(3, AF_INET, 3, &[10, 9, 0, 1])),
+            Ok(Progress::Done)
+        );
+        assert_eq!(
+            c.feed(Stage::RouteV6, 4, &error(4, 101)),
+            Ok(Progress::Done)
+        );
         let s = c.finish().unwrap();
         assert_eq!(s.interfaces().len(), 2);
         let lo = s.by_name("lo").unwrap();
@@ -370,11 +446,20 @@ mod tests {
         assert_eq!(lo.mtu, 65536);
         let v = s.by_index(3).unwrap();
         assert_eq!(v.name, "veth0");
-        assert_eq!(v.mac.as_ref().map(ToString::to_string).as_deref(), Some("02:00:00:00:00:03"));
-        assert!(v.flags.contains(InterfaceFlags::RUNNING | InterfaceFlags::MULTICAST));
+        assert_eq!(
+            v.mac.as_ref().map(ToString::to_string).as_deref(),
+            Some("02:00:00:00:00:03")
+        );
+        assert!(v
+            .flags
+            .contains(InterfaceFlags::RUNNING | InterfaceFlags::MULTICAST));
         assert_eq!(v.addrs.len(), 2);
         assert_eq!(v.addrs[0].net.to_string(), "10.9.0.2/24");
-        assert_eq!(v.addrs[1].flags, AddrFlags::PERMANENT | AddrFlags::TENTATIVE, "IFA_FLAGS wins");
+        assert_eq!(
+            v.addrs[1].flags,
+            AddrFlags::PERMANENT | AddrFlags::TENTATIVE,
+            "IFA_FLAGS wins"
+        );
         let r = s.default_routes().v4.as_ref().unwrap();
         assert_eq!((r.index, r.interface.as_str()), (3, "veth0"));
         assert_eq!(r.gateway, Some("10.9.0.1".parse().unwrap()));
@@ -403,7 +488,10 @@ mod tests {
     #[test]
     fn a_kernel_error_on_a_dump_is_typed() {
         let mut c = SnapshotCollector::new();
-        assert_eq!(c.feed(Stage::Addrs, 2, &error(2, 16)), Err(DumpError::Kernel(16)));
+        assert_eq!(
+            c.feed(Stage::Addrs, 2, &error(2, 16)),
+            Err(DumpError::Kernel(16))
+        );
         let mut done = multi(NLMSG_DONE, 3, &(-4i32).to_ne_bytes());
         done.truncate(20);
         assert_eq!(c.feed(Stage::Links, 3, &done), Err(DumpError::Kernel(4)));
@@ -413,11 +501,21 @@ mod tests {
     fn addresses_or_routes_on_unknown_interfaces_are_inconsistent() {
         let mut c = SnapshotCollector::new();
         c.feed(Stage::Links, 1, &links(1)).unwrap();
-        c.feed(Stage::Addrs, 2, &multi(RTM_NEWADDR, 2, &addr_body(AF_INET, 24, 0, 9, &[10, 0, 0, 1], None))).unwrap();
+        c.feed(
+            Stage::Addrs,
+            2,
+            &multi(
+                RTM_NEWADDR,
+                2,
+                &addr_body(AF_INET, 24, 0, 9, &[10, 0, 0, 1], None),
+            ),
+        )
+        .unwrap();
         assert!(matches!(c.finish(), Err(DumpError::Inconsistent(_))));
         let mut c = SnapshotCollector::new();
         c.feed(Stage::Links, 1, &links(1)).unwrap();
-        c.feed(Stage::RouteV4, 3, &lookup(3, AF_INET, 42, &[10, 0, 0, 1])).unwrap();
+        c.feed(Stage::RouteV4, 3, &lookup(3, AF_INET, 42, &[10, 0, 0, 1]))
+            .unwrap();
         assert!(matches!(c.finish(), Err(DumpError::Inconsistent(_))));
     }
 
@@ -425,9 +523,16 @@ mod tests {
     fn duplicate_links_are_rejected() {
         let mut c = SnapshotCollector::new();
         let mut d = multi(RTM_NEWLINK, 1, &link_body(3, 1, Some("a"), None, None));
-        d.extend(multi(RTM_NEWLINK, 1, &link_body(3, 1, Some("b"), None, None)));
+        d.extend(multi(
+            RTM_NEWLINK,
+            1,
+            &link_body(3, 1, Some("b"), None, None),
+        ));
         c.feed(Stage::Links, 1, &d).unwrap();
-        assert_eq!(c.finish().unwrap_err(), DumpError::Snapshot(SnapshotError::DuplicateIndex(3)));
+        assert_eq!(
+            c.finish().unwrap_err(),
+            DumpError::Snapshot(SnapshotError::DuplicateIndex(3))
+        );
     }
 
     #[test]
@@ -436,7 +541,10 @@ mod tests {
         for cut in [1, 15, 17, 40, d.len() - 1] {
             let mut c = SnapshotCollector::new();
             let r = c.feed(Stage::Links, 1, &d[..cut]);
-            assert!(matches!(r, Err(DumpError::Malformed(_))), "cut at {cut}: {r:?}");
+            assert!(
+                matches!(r, Err(DumpError::Malformed(_))),
+                "cut at {cut}: {r:?}"
+            );
         }
     }
 

@@ -165,8 +165,8 @@ pub fn parse_events(datagram: &[u8], mut out: impl FnMut(RouteEvent)) -> EventSt
             NLMSG_NOOP | NLMSG_DONE => stats.ignored += 1,
             NLMSG_ERROR => stats.errors += 1,
             NLMSG_OVERRUN => stats.overruns += 1,
-            RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR | RTM_NEWROUTE
-            | RTM_DELROUTE | RTM_NEWRULE | RTM_DELRULE => match parse_body(kind, body) {
+            RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR | RTM_NEWROUTE | RTM_DELROUTE
+            | RTM_NEWRULE | RTM_DELRULE => match parse_body(kind, body) {
                 Some(ev) => {
                     stats.events += 1;
                     out(ev);
@@ -195,8 +195,24 @@ mod tests {
     fn link_address_route_and_rule_messages_become_hints() {
         let mut d = Vec::new();
         d.extend(link_msg(RTM_NEWLINK, 7, 0x1043, Some("veth0a"), None, None));
-        d.extend(addr_msg(RTM_DELADDR, AF_INET6, 64, 0x80, 7, &[0xfe, 0x80], None));
-        d.extend(route_msg(RTM_NEWROUTE, AF_INET, 0, 254, Some(7), None, Some(100)));
+        d.extend(addr_msg(
+            RTM_DELADDR,
+            AF_INET6,
+            64,
+            0x80,
+            7,
+            &[0xfe, 0x80],
+            None,
+        ));
+        d.extend(route_msg(
+            RTM_NEWROUTE,
+            AF_INET,
+            0,
+            254,
+            Some(7),
+            None,
+            Some(100),
+        ));
         d.extend(rule_msg(RTM_NEWRULE, AF_INET));
         let (events, stats) = collect(&d);
         assert_eq!(stats.messages, 4);
@@ -204,7 +220,13 @@ mod tests {
         assert_eq!(stats.malformed, 0);
         assert_eq!(events[0].kind, RouteEventKind::LinkNew);
         assert_eq!(events[0].index, Some(7));
-        assert_eq!(events[0].name.and_then(|n| n.as_str().map(String::from)).as_deref(), Some("veth0a"));
+        assert_eq!(
+            events[0]
+                .name
+                .and_then(|n| n.as_str().map(String::from))
+                .as_deref(),
+            Some("veth0a")
+        );
         assert_eq!(events[1].kind, RouteEventKind::AddrDel);
         assert_eq!(events[1].family, Some(Family::V6));
         assert_eq!(events[1].index, Some(7));
@@ -246,7 +268,13 @@ mod tests {
         // A length of zero cannot loop.
         let mut zero = good.clone();
         zero[..4].copy_from_slice(&0u32.to_ne_bytes());
-        assert_eq!(collect(&zero).1, EventStats { malformed: 1, ..Default::default() });
+        assert_eq!(
+            collect(&zero).1,
+            EventStats {
+                malformed: 1,
+                ..Default::default()
+            }
+        );
         // Fewer than four bytes.
         assert_eq!(collect(&[1, 2]).1.malformed, 1);
         assert_eq!(collect(&[]).1, EventStats::default());
@@ -259,7 +287,15 @@ mod tests {
         // Make the IFLA_IFNAME attribute claim 200 bytes.
         link[HEADER_LEN + 16..HEADER_LEN + 18].copy_from_slice(&200u16.to_ne_bytes());
         d.extend(link);
-        d.extend(addr_msg(RTM_NEWADDR, AF_INET, 24, 0, 3, &[10, 0, 0, 1], None));
+        d.extend(addr_msg(
+            RTM_NEWADDR,
+            AF_INET,
+            24,
+            0,
+            3,
+            &[10, 0, 0, 1],
+            None,
+        ));
         let (events, stats) = collect(&d);
         assert_eq!(stats.malformed, 2);
         assert_eq!(events.len(), 1);
@@ -275,7 +311,15 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let seed = route_msg(RTM_NEWROUTE, AF_INET6, 0, 254, Some(2), Some(&[0x20, 1, 0xd, 0xb8]), None);
+        let seed = route_msg(
+            RTM_NEWROUTE,
+            AF_INET6,
+            0,
+            254,
+            Some(2),
+            Some(&[0x20, 1, 0xd, 0xb8]),
+            None,
+        );
         for _ in 0..20_000 {
             let mut d = seed.clone();
             for _ in 0..(next() % 6) {

@@ -38,7 +38,13 @@ pub fn control_msg(kind: u16, body: &[u8]) -> Vec<u8> {
 }
 
 /// `ifinfomsg` + `IFLA_IFNAME`, `IFLA_MTU`, `IFLA_ADDRESS`.
-pub fn link_body(index: u32, flags: u32, name: Option<&str>, mtu: Option<u32>, mac: Option<&[u8]>) -> Vec<u8> {
+pub fn link_body(
+    index: u32,
+    flags: u32,
+    name: Option<&str>,
+    mtu: Option<u32>,
+    mac: Option<&[u8]>,
+) -> Vec<u8> {
     let mut b = vec![0u8, 0];
     b.extend(1u16.to_ne_bytes()); // ARPHRD_ETHER
     b.extend(index.to_ne_bytes());
@@ -59,7 +65,14 @@ pub fn link_body(index: u32, flags: u32, name: Option<&str>, mtu: Option<u32>, m
 }
 
 /// An `RTM_NEWLINK` / `RTM_DELLINK` message.
-pub fn link_msg(kind: u16, index: u32, flags: u32, name: Option<&str>, mtu: Option<u32>, mac: Option<&[u8]>) -> Vec<u8> {
+pub fn link_msg(
+    kind: u16,
+    index: u32,
+    flags: u32,
+    name: Option<&str>,
+    mtu: Option<u32>,
+    mac: Option<&[u8]>,
+) -> Vec<u8> {
     control_msg(kind, &link_body(index, flags, name, mtu, mac))
 }
 
@@ -70,7 +83,14 @@ fn full_addr(family: u8, addr: &[u8]) -> Vec<u8> {
 }
 
 /// `ifaddrmsg` + `IFA_ADDRESS` (+ `IFA_LOCAL` for IPv4) + `IFA_FLAGS`.
-pub fn addr_body(family: u8, prefix: u8, flags: u8, index: u32, addr: &[u8], ext_flags: Option<u32>) -> Vec<u8> {
+pub fn addr_body(
+    family: u8,
+    prefix: u8,
+    flags: u8,
+    index: u32,
+    addr: &[u8],
+    ext_flags: Option<u32>,
+) -> Vec<u8> {
     let mut b = vec![family, prefix, flags, 0];
     b.extend(index.to_ne_bytes());
     let a = full_addr(family, addr);
@@ -87,12 +107,30 @@ pub fn addr_body(family: u8, prefix: u8, flags: u8, index: u32, addr: &[u8], ext
 }
 
 /// An `RTM_NEWADDR` / `RTM_DELADDR` message.
-pub fn addr_msg(kind: u16, family: u8, prefix: u8, flags: u8, index: u32, addr: &[u8], ext_flags: Option<u32>) -> Vec<u8> {
-    control_msg(kind, &addr_body(family, prefix, flags, index, addr, ext_flags))
+pub fn addr_msg(
+    kind: u16,
+    family: u8,
+    prefix: u8,
+    flags: u8,
+    index: u32,
+    addr: &[u8],
+    ext_flags: Option<u32>,
+) -> Vec<u8> {
+    control_msg(
+        kind,
+        &addr_body(family, prefix, flags, index, addr, ext_flags),
+    )
 }
 
 /// `rtmsg` (unicast, main protocol) + `RTA_TABLE`, `RTA_OIF`, `RTA_GATEWAY`.
-pub fn route_body(family: u8, dst_len: u8, table: u8, oif: Option<u32>, gateway: Option<&[u8]>, rta_table: Option<u32>) -> Vec<u8> {
+pub fn route_body(
+    family: u8,
+    dst_len: u8,
+    table: u8,
+    oif: Option<u32>,
+    gateway: Option<&[u8]>,
+    rta_table: Option<u32>,
+) -> Vec<u8> {
     let mut b = vec![family, dst_len, 0, 0, table, 3, 0, 1];
     b.extend(0u32.to_ne_bytes());
     if let Some(t) = rta_table {
@@ -108,8 +146,19 @@ pub fn route_body(family: u8, dst_len: u8, table: u8, oif: Option<u32>, gateway:
 }
 
 /// An `RTM_NEWROUTE` / `RTM_DELROUTE` message.
-pub fn route_msg(kind: u16, family: u8, dst_len: u8, table: u8, oif: Option<u32>, gateway: Option<&[u8]>, rta_table: Option<u32>) -> Vec<u8> {
-    control_msg(kind, &route_body(family, dst_len, table, oif, gateway, rta_table))
+pub fn route_msg(
+    kind: u16,
+    family: u8,
+    dst_len: u8,
+    table: u8,
+    oif: Option<u32>,
+    gateway: Option<&[u8]>,
+    rta_table: Option<u32>,
+) -> Vec<u8> {
+    control_msg(
+        kind,
+        &route_body(family, dst_len, table, oif, gateway, rta_table),
+    )
 }
 
 /// An `RTM_NEWRULE` / `RTM_DELRULE` message (`fib_rule_hdr`).

@@ -48,7 +48,11 @@ pub fn link_dump(seq: u32) -> Vec<u8> {
     let mut m = LinkMessage::default();
     m.attributes
         .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-    encode(RouteNetlinkMessage::GetLink(m), NLM_F_REQUEST | NLM_F_DUMP, seq)
+    encode(
+        RouteNetlinkMessage::GetLink(m),
+        NLM_F_REQUEST | NLM_F_DUMP,
+        seq,
+    )
 }
 
 /// A dump of every address of both families, with sequence number `seq`.
@@ -94,13 +98,19 @@ mod tests {
     #[test]
     fn dumps_are_well_formed_requests() {
         let l = link_dump(7);
-        assert_eq!(header(&l), (l.len() as u32, 18, NLM_F_REQUEST | NLM_F_DUMP, 7));
+        assert_eq!(
+            header(&l),
+            (l.len() as u32, 18, NLM_F_REQUEST | NLM_F_DUMP, 7)
+        );
         // ifinfomsg, then IFLA_EXT_MASK (29) holding RTEXT_FILTER_SKIP_STATS (8).
         let attr = &l[HEADER_LEN + 16..];
         assert_eq!(u16::from_ne_bytes([attr[2], attr[3]]), 29);
         assert_eq!(u32::from_ne_bytes(attr[4..8].try_into().unwrap()), 8);
         let a = addr_dump(8);
-        assert_eq!(header(&a), (a.len() as u32, 22, NLM_F_REQUEST | NLM_F_DUMP, 8));
+        assert_eq!(
+            header(&a),
+            (a.len() as u32, 22, NLM_F_REQUEST | NLM_F_DUMP, 8)
+        );
     }
 
     #[test]

@@ -146,6 +146,11 @@ use layout::Layout;
 
 /// A routing-socket dialect: which structure layouts, constants and
 /// socket-address alignment the bytes follow.
+///
+/// This crate never asks which platform it was compiled for (every
+/// `cfg(target_os)` lives in `netstate-sys`): the caller names the dialect,
+/// and `netstate_sys::route_socket_platform()` gives the one of the running
+/// platform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Platform {
     /// macOS, iOS, tvOS, watchOS and visionOS (xnu).
@@ -155,35 +160,6 @@ pub enum Platform {
 }
 
 impl Platform {
-    /// The platform this code was compiled for, if its routing socket is one
-    /// this module reads; `None` elsewhere (Linux, Windows, 32-bit or
-    /// big-endian FreeBSD, other BSDs). It is a compile-time constant and
-    /// reads nothing at run time; callers that know better pass a platform
-    /// themselves.
-    #[must_use]
-    pub const fn current() -> Option<Platform> {
-        if cfg!(all(
-            target_endian = "little",
-            any(
-                target_os = "macos",
-                target_os = "ios",
-                target_os = "tvos",
-                target_os = "watchos",
-                target_os = "visionos"
-            )
-        )) {
-            Some(Platform::Darwin)
-        } else if cfg!(all(
-            target_os = "freebsd",
-            target_pointer_width = "64",
-            target_endian = "little"
-        )) {
-            Some(Platform::FreeBsd)
-        } else {
-            None
-        }
-    }
-
     const fn layout(self) -> &'static Layout {
         match self {
             Platform::Darwin => &layout::DARWIN,
