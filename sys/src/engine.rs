@@ -107,6 +107,8 @@ pub struct MonitorStats {
 pub struct Hooks {
     silence: AtomicBool,
     fail_reads: AtomicBool,
+    close_socket: AtomicBool,
+    fail_enumerations: AtomicBool,
     paused: Mutex<bool>,
     resumed: Condvar,
 }
@@ -122,6 +124,17 @@ impl Hooks {
     /// fail with an error, or stop failing.
     pub fn fail_reads(&self, on: bool) {
         self.fail_reads.store(on, Ordering::SeqCst);
+    }
+
+    /// Makes the route socket end (as if the kernel closed it) at the next
+    /// wake-up; the engine must rebind.
+    pub fn close_socket(&self) {
+        self.close_socket.store(true, Ordering::SeqCst);
+    }
+
+    /// Makes every enumeration fail with an error, or stop failing.
+    pub fn fail_enumerations(&self, on: bool) {
+        self.fail_enumerations.store(on, Ordering::SeqCst);
     }
 
     /// Stops the engine at its next wake-up until [`Hooks::resume`]: nothing
@@ -363,6 +376,7 @@ impl Engine {
         self.stats.wakeups += 1;
         let before = self.stats.datagrams + self.stats.foreign_datagrams;
         let more_queued = self.drain(now);
+        self.run_actions(now);
         self.stats.last_wake_datagrams =
             self.stats.datagrams + self.stats.foreign_datagrams - before;
         self.stats.max_wake_datagrams = self
@@ -383,11 +397,18 @@ impl Engine {
     }
 
     fn feed(&mut self, now: Instant, input: Input) {
+        self.feed_only(now, input);
+        self.run_actions(now);
+    }
+
+    /// Feeds an input without carrying out the actions yet: the hints of
+    /// one drain are all fed before the first enumeration runs, so a burst
+    /// read at one wake-up costs one enumeration, not one per message.
+    fn feed_only(&mut self, now: Instant, input: Input) {
         if let Some(r) = &mut self.recorder {
             r(now, Recorded::Input(&input));
         }
         self.reconciler.handle_input(now, input);
-        self.run_actions(now);
     }
 
     /// Reads until the socket would block (or the per-wake cap).
@@ -400,6 +421,8 @@ impl Engine {
             let mut malformed = 0;
             let result = if self.shared.hooks.fail_reads.load(Ordering::SeqCst) {
                 Err(io::Error::other("injected read failure"))
+            } else if self.shared.hooks.close_socket.swap(false, Ordering::SeqCst) {
+                Ok(SourceRead::Closed)
             } else {
                 source.read(&mut self.buf, &mut |e| events.push(e), &mut malformed)
             };
@@ -418,23 +441,23 @@ impl Engine {
                 Err(_) => Some(MonitorFailure::Error),
             };
             for e in events.drain() {
-                self.feed(now, Input::Route(e));
+                self.feed_only(now, Input::Route(e));
             }
             if malformed > 0 {
                 self.stats.malformed += u64::from(malformed);
                 // Something may have changed that we could not read.
-                self.feed(now, Input::Route(RouteEvent::new(RouteEventKind::Unknown)));
+                self.feed_only(now, Input::Route(RouteEvent::new(RouteEventKind::Unknown)));
             }
             match failure {
                 None => {}
                 Some(MonitorFailure::Overflow) => {
-                    self.feed(now, Input::MonitorFailed(MonitorFailure::Overflow))
+                    self.feed_only(now, Input::MonitorFailed(MonitorFailure::Overflow))
                 }
                 Some(kind) => {
                     // The socket is broken: stop reading it until a rebind.
                     self.source = None;
                     self.generation += 1;
-                    self.feed(now, Input::MonitorFailed(kind));
+                    self.feed_only(now, Input::MonitorFailed(kind));
                     return false;
                 }
             }
@@ -446,7 +469,11 @@ impl Engine {
         while let Some(action) = self.reconciler.poll_action() {
             match action {
                 Action::Enumerate { id } => {
-                    let result = self.backend.enumerate();
+                    let result = if self.shared.hooks.fail_enumerations.load(Ordering::SeqCst) {
+                        Err(OsError::new("injected enumeration failure"))
+                    } else {
+                        self.backend.enumerate()
+                    };
                     let input = Input::Enumerated { id, result };
                     if let Some(r) = &mut self.recorder {
                         r(now, Recorded::Input(&input));

@@ -25,8 +25,12 @@
 //! * [`sleep_clock`]: `CLOCK_BOOTTIME`.
 #![warn(missing_docs, unreachable_pub)]
 
+#[cfg(unix)]
+mod bsd;
 mod clock;
 mod engine;
+#[cfg(unix)]
+mod getifaddrs;
 #[cfg(target_os = "linux")]
 mod linux;
 
@@ -37,6 +41,10 @@ pub use engine::{
 };
 #[cfg(target_os = "linux")]
 pub use linux::*;
+#[cfg(unix)]
+pub use bsd::{route_socket_platform, GetifaddrsBackend, RouteSocketReader};
+#[cfg(unix)]
+pub use getifaddrs::{GetifaddrsEnumerator, GetifaddrsError};
 
 /// The backend for this operating system, in the caller's network
 /// namespace: netlink on Linux. Other systems answer `Unsupported` until

@@ -83,6 +83,40 @@ impl Core for ForgetsHintsDuringEnumeration {
     }
 }
 
+/// The Reconciler with its inputs rewritten by `f` before it sees them: a
+/// compact way to break one rule at a time.
+struct MapInputs<F: FnMut(Input) -> Vec<Input>> {
+    inner: Reconciler,
+    f: F,
+}
+
+impl<F: FnMut(Input) -> Vec<Input>> Core for MapInputs<F> {
+    fn handle_input(&mut self, now: Instant, input: Input) {
+        for i in (self.f)(input) {
+            self.inner.handle_input(now, i);
+        }
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.inner.handle_timeout(now);
+    }
+    fn poll_action(&mut self) -> Option<Action> {
+        self.inner.poll_action()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.inner.poll_timeout()
+    }
+}
+
+fn map_inputs<F>(f: F) -> impl Fn(Config, Instant) -> MapInputs<F>
+where
+    F: FnMut(Input) -> Vec<Input> + Clone,
+{
+    move |config, now| MapInputs {
+        inner: Reconciler::new(config, now),
+        f: f.clone(),
+    }
+}
+
 /// Runs proptest over `profile` with `make`'s core; returns the shrunk
 /// failure's text, or `None` if every case passed.
 fn find_failure<C: Core>(
@@ -218,4 +252,101 @@ fn the_silent_bound_is_tight() {
     // 0.1 s later: 15.1 s after the change, against a bound of 15.2 s.
     assert_eq!(c.worst, Duration::from_millis(15_100));
     assert_eq!(bound, Duration::from_millis(15_200));
+}
+
+#[test]
+fn bounded_work_catches_a_reconciler_without_debounce() {
+    // Every hint enumerates at once (as if it were a forced check).
+    let make = map_inputs(|i: Input| match i {
+        Input::Route(_) => vec![i, Input::ForceCheck],
+        other => vec![other],
+    });
+    let found = find_failure(Profile::Storm, make, &[Property::BoundedWork], 256)
+        .expect("proptest must find a storm that makes it work too hard");
+    assert!(
+        found.contains("property `bounded work` violated"),
+        "{found}"
+    );
+}
+
+#[test]
+fn overflow_recovery_catches_a_reconciler_that_treats_an_overflow_as_a_hint() {
+    let make = map_inputs(|i: Input| match i {
+        Input::MonitorFailed(netstate_core::MonitorFailure::Overflow) => vec![Input::Route(
+            netstate_core::RouteEvent::new(netstate_core::RouteEventKind::Unknown),
+        )],
+        other => vec![other],
+    });
+    let found = find_failure(Profile::Flowing, make, &[Property::OverflowRecovery], 256)
+        .expect("proptest must find an overflow that is not resynced at once");
+    assert!(found.contains("recovery after overflow"), "{found}");
+}
+
+#[test]
+fn sleep_detection_catches_a_reconciler_that_ignores_the_sleep_clock() {
+    let make = map_inputs(|i: Input| match i {
+        Input::SleepClock(_) => vec![],
+        other => vec![other],
+    });
+    let found = find_failure(Profile::Flowing, make, &[Property::TimeJumps], 256)
+        .expect("proptest must find a sleep that is not published");
+    assert!(found.contains("sleep detection"), "{found}");
+}
+
+#[test]
+fn rebind_recovery_catches_a_reconciler_that_ignores_socket_errors() {
+    // Like a monitor that logs a read error and carries on with a dead
+    // socket.
+    let make = map_inputs(|i: Input| match i {
+        Input::MonitorFailed(
+            netstate_core::MonitorFailure::Error | netstate_core::MonitorFailure::Closed,
+        ) => vec![],
+        other => vec![other],
+    });
+    let found = find_failure(Profile::Lossy, make, &[Property::RebindRecovery], 256)
+        .expect("proptest must find a socket error that is not answered by a rebind");
+    assert!(found.contains("recovery after error"), "{found}");
+}
+
+#[test]
+fn no_spurious_publication_catches_a_reconciler_that_publishes_twice() {
+    let make = |config: Config, now: Instant| PublishesTwice {
+        inner: Reconciler::new(config, now),
+        last: None,
+    };
+    let found = find_failure(Profile::Flowing, make, &[Property::NoSpurious], 256)
+        .expect("proptest must find a repeated publication");
+    assert!(found.contains("no spurious publication"), "{found}");
+}
+
+/// Publishes every change twice.
+struct PublishesTwice {
+    inner: Reconciler,
+    last: Option<netstate_core::Change>,
+}
+
+impl Core for PublishesTwice {
+    fn handle_input(&mut self, now: Instant, input: Input) {
+        self.inner.handle_input(now, input);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.inner.handle_timeout(now);
+    }
+    fn poll_action(&mut self) -> Option<Action> {
+        if let Some(c) = self.last.take() {
+            return Some(Action::Publish(c));
+        }
+        let a = self.inner.poll_action();
+        if let Some(Action::Publish(c)) = &a {
+            let mut again = c.clone();
+            again.seq += 1;
+            again.old = c.new.clone();
+            again.delta = netstate_core::Delta::default();
+            self.last = Some(again);
+        }
+        a
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.inner.poll_timeout()
+    }
 }

@@ -4,7 +4,9 @@
 //! A driver's test file implements [`DriverHarness`] (blocking calls: the
 //! harness runs the driver's runtime on its own threads) and expands
 //! [`conformance_tests!`](crate::conformance_tests), which writes one
-//! `#[test]` per property:
+//! `#[test]` per property; the leak test is expanded by
+//! [`leak_tests!`](crate::leak_tests) in a test file of its own, since
+//! descriptor and thread counts are per process:
 //!
 //! * the initial state is the kernel's;
 //! * address add/remove, link down/up, interface add/remove and a
@@ -17,7 +19,12 @@
 //! * a socket that fails on every read is rebound with backoff, never in a
 //!   loop;
 //! * datagrams queued before one wake-up are all read at that wake-up;
-//! * 200 start/stop cycles leave descriptor and thread counts unchanged.
+//! * 1,000 start/stop cycles leave descriptor and thread counts unchanged;
+//! * faults: the route socket closed under the monitor is rebound; failing
+//!   enumerations keep the last state and recover; a namespace deleted while
+//!   monitored keeps the monitor running (its sockets keep the namespace
+//!   alive) without spinning; a subscriber that never reads stays bounded
+//!   and still ends on the latest state.
 //!
 //! Waiting is always for an event with a generous deadline (a change, or a
 //! counter moving), never a sleep standing in for synchronisation.
@@ -426,7 +433,10 @@ pub fn datagrams_queued_before_a_wake_up_are_all_read_at_it<H: DriverHarness>() 
     H::stop(m);
 }
 
-/// 200 start/stop cycles leave the process's descriptor and thread counts
+/// How many start/stop cycles the leak test runs.
+pub const CYCLES: usize = 1000;
+
+/// 1,000 start/stop cycles leave the process's descriptor and thread counts
 /// where they were.
 pub fn start_stop_cycles_leak_nothing<H: DriverHarness>() {
     let Some((_ns, netns)) = populated("start_stop_cycles_leak_nothing") else {
@@ -436,13 +446,112 @@ pub fn start_stop_cycles_leak_nothing<H: DriverHarness>() {
     H::stop(H::start(fast_config(), backend(&netns)));
     let fds = count_entries("/proc/self/fd");
     let threads = count_entries("/proc/self/task");
-    for _ in 0..200 {
+    for _ in 0..CYCLES {
         let m = H::start(fast_config(), backend(&netns));
         let _sub = H::subscribe(&m);
         H::stop(m);
     }
     assert_eq!(count_entries("/proc/self/fd"), fds, "descriptors leaked");
     assert_eq!(count_entries("/proc/self/task"), threads, "threads leaked");
+}
+
+/// The route socket ends under the monitor: it is rebound and changes keep
+/// arriving.
+pub fn a_route_socket_closed_under_the_monitor_is_rebound<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("a_route_socket_closed_under_the_monitor_is_rebound") else {
+        return;
+    };
+    let m = H::start(fast_config(), backend(&netns));
+    let mut sub = H::subscribe(&m);
+    H::hooks(&m).close_socket();
+    H::wake(&m);
+    wait_stats::<H>(&m, "a rebind", |s| s.rebinds_done >= 1);
+    ns.ip(&["addr", "add", "10.81.0.66/24", "dev", "cfa0"]).expect("ip");
+    wait_for(&mut sub, "a change after the rebind", |c| {
+        c.new.by_name("cfa0").is_some_and(|i| i.address(&"10.81.0.66/24".parse().expect("net")).is_some())
+    });
+    H::stop(m);
+}
+
+/// Enumerations that fail keep the last good state (nothing is published)
+/// and the monitor recovers when they work again.
+pub fn failing_enumerations_keep_the_last_state_and_recover<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("failing_enumerations_keep_the_last_state_and_recover") else {
+        return;
+    };
+    let m = H::start(fast_config(), backend(&netns));
+    let mut sub = H::subscribe(&m);
+    let before = H::state(&m);
+    H::hooks(&m).fail_enumerations(true);
+    ns.ip(&["addr", "add", "10.81.0.77/24", "dev", "cfa0"]).expect("ip");
+    H::check_now(&m);
+    wait_stats::<H>(&m, "two failed enumerations", |s| s.core.enumeration_failures >= 2);
+    assert_eq!(H::state(&m), before, "the last good state is kept");
+    assert_eq!(sub.try_recv().unwrap_err(), TryRecvError::Empty, "nothing published");
+    H::hooks(&m).fail_enumerations(false);
+    let seen = wait_for(&mut sub, "recovery", |c| {
+        c.new.by_name("cfa0").is_some_and(|i| i.address(&"10.81.0.77/24".parse().expect("net")).is_some())
+    });
+    assert_eq!(seen.len(), 1);
+    H::stop(m);
+}
+
+/// `ip netns del` while monitored: the monitor's sockets keep the namespace
+/// alive, so it keeps running on it, and it does not spin.
+pub fn a_deleted_namespace_keeps_the_monitor_running_without_spinning<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("a_deleted_namespace_keeps_the_monitor_running_without_spinning") else {
+        return;
+    };
+    let config = Config::builder()
+        .debounce(Duration::from_millis(20))
+        .max_wait(Duration::from_millis(200))
+        .reconcile_interval(Some(Duration::from_millis(300)))
+        .build()
+        .expect("valid config");
+    let m = H::start(config, backend(&netns));
+    let state = H::state(&m);
+    drop(ns); // ip netns del
+    let start = H::stats(&m);
+    let s = wait_stats::<H>(&m, "three reconciles", |s| s.core.enumerations >= start.core.enumerations + 3);
+    assert_eq!(H::state(&m), state, "the namespace lives on unchanged");
+    assert_eq!(s.core.enumeration_failures, 0);
+    assert!(s.wakeups - start.wakeups < 50, "{} wake-ups for 3 reconciles: spinning", s.wakeups - start.wakeups);
+    H::stop(m);
+}
+
+/// A subscriber that never reads while thousands of changes are published
+/// holds at most its queue's capacity, and what it finally reads ends on the
+/// latest state.
+pub fn a_subscriber_that_never_reads_stays_bounded<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("a_subscriber_that_never_reads_stays_bounded") else {
+        return;
+    };
+    let config = Config::builder()
+        .debounce(Duration::ZERO)
+        .build()
+        .expect("valid config");
+    let m = H::start(config, backend(&netns));
+    let mut idle = H::subscribe(&m);
+    let mut watcher = H::subscribe(&m);
+    // One change at a time, each waited for: one publication each.
+    let count = netstate_core::fanout::DEFAULT_QUEUE as u32 + 36;
+    for i in 0..count {
+        let net = format!("10.140.{}.{}/32", i / 250, i % 250 + 1);
+        ns.ip(&["addr", "add", &net, "dev", "cfb0"]).expect("ip");
+        let want = net.parse().expect("net");
+        wait_for(&mut watcher, "the address", |c| c.new.by_name("cfb0").is_some_and(|i| i.address(&want).is_some()));
+    }
+    let published = H::stats(&m).core.publications;
+    assert!(published > netstate_core::fanout::DEFAULT_QUEUE as u64, "only {published} publications: {:?} {}", H::stats(&m), H::state(&m).by_name("cfb0").map_or(0, |i| i.addrs.len()));
+    assert!(idle.len() <= netstate_core::fanout::DEFAULT_QUEUE);
+    assert!(idle.merged() > 0);
+    let mut last = None;
+    while let Ok(c) = idle.try_recv() {
+        assert_no_repeat(last.as_ref(), &c);
+        last = Some(c);
+    }
+    assert_eq!(last.map(|c| c.new), Some(H::state(&m)));
+    H::stop(m);
 }
 
 fn count_entries(dir: &str) -> usize {
@@ -490,6 +599,31 @@ macro_rules! conformance_tests {
         fn datagrams_queued_before_a_wake_up_are_all_read_at_it() {
             $crate::conformance::datagrams_queued_before_a_wake_up_are_all_read_at_it::<$h>();
         }
+        #[test]
+        fn a_route_socket_closed_under_the_monitor_is_rebound() {
+            $crate::conformance::a_route_socket_closed_under_the_monitor_is_rebound::<$h>();
+        }
+        #[test]
+        fn failing_enumerations_keep_the_last_state_and_recover() {
+            $crate::conformance::failing_enumerations_keep_the_last_state_and_recover::<$h>();
+        }
+        #[test]
+        fn a_deleted_namespace_keeps_the_monitor_running_without_spinning() {
+            $crate::conformance::a_deleted_namespace_keeps_the_monitor_running_without_spinning::<$h>();
+        }
+        #[test]
+        fn a_subscriber_that_never_reads_stays_bounded() {
+            $crate::conformance::a_subscriber_that_never_reads_stays_bounded::<$h>();
+        }
+    };
+}
+
+/// Writes the start/stop leak test for the driver harness `$h`. Expand it
+/// in a test file of its own: descriptor and thread counts are per
+/// process, so no other test may run beside it.
+#[macro_export]
+macro_rules! leak_tests {
+    ($h:ty) => {
         #[test]
         fn start_stop_cycles_leak_nothing() {
             $crate::conformance::start_stop_cycles_leak_nothing::<$h>();

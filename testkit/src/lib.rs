@@ -39,10 +39,10 @@ pub mod socket;
 #[cfg(test)]
 mod broken;
 
-pub use monitor::SimMonitor;
+pub use monitor::{SimMonitor, SimMonitorError};
 pub use net::{NetError, NetOp, NetTable};
 pub use rng::SimRng;
-pub use scenario::{Profile, Scenario};
+pub use scenario::{check_reconciler, check_scenario, Profile, Property, Scenario};
 pub use sim::{Core, EnumerationModel, Sim, SimError, SimParams, Step};
 pub use socket::{SocketFault, SocketFaults};
 

@@ -29,21 +29,21 @@
 //! // The Wi-Fi address changes (a new DHCP lease).
 //! monitor.replace_address("wlan0", "192.168.1.20/24".parse()?, "192.168.1.77/24".parse()?)?;
 //! monitor.settle()?;
-//! let change = changes.try_recv()?;
+//! let change = changes.try_recv().expect("published");
 //! assert_eq!(change.cause, Cause::Event);
 //! assert_eq!(change.delta.changed[0].addrs_added[0].net.to_string(), "192.168.1.77/24");
 //!
 //! // The default route moves to the VPN.
 //! monitor.move_default_route(Family::V4, "tun0", None)?;
 //! monitor.settle()?;
-//! let change = changes.try_recv()?;
+//! let change = changes.try_recv().expect("published");
 //! assert!(change.delta.default_route_changed.v4);
 //! assert_eq!(monitor.state().default_routes().v4.as_ref().map(|r| r.interface.as_str()), Some("tun0"));
 //!
 //! // The laptop sleeps for an hour: a time_jump, even though nothing changed.
 //! monitor.suspend(Duration::from_secs(3600))?;
 //! monitor.settle()?;
-//! assert_eq!(changes.try_recv()?.cause, Cause::TimeJump);
+//! assert_eq!(changes.try_recv().expect("published").cause, Cause::TimeJump);
 //! assert_eq!(monitor.stats().publications, 4);
 //! # Ok(())
 //! # }

@@ -306,8 +306,9 @@ pub fn urgent_inputs(obs: &Observations, config: &Config) -> Vec<Duration> {
     out
 }
 
-/// Bounded work: any window of length `window` that starts at an
-/// enumeration holds at most [`Bounds::max_enumerations`] of them plus one
+/// Bounded work: any window of length `window` (or up to the end of the
+/// run) that starts at an enumeration holds at most
+/// [`Bounds::max_enumerations`] of them plus one
 /// per urgent input in the window or up to [`Bounds::occupancy`] before it
 /// (an urgent input waits at most that for the enumeration in flight).
 pub fn check_bounded_work(
@@ -318,7 +319,6 @@ pub fn check_bounded_work(
 ) -> Result<Checked, Violation> {
     let starts: Vec<Duration> = obs.enumerations.iter().map(|e| e.started).collect();
     let urgent = urgent_inputs(obs, config);
-    let base = bounds.max_enumerations(window);
     let mut checked = Checked::default();
     if bounds.spacing.is_zero() {
         // No debounce and instantaneous enumerations: the work follows the
@@ -326,11 +326,13 @@ pub fn check_bounded_work(
         return Ok(checked);
     }
     for (i, s) in starts.iter().enumerate() {
-        let end = s.saturating_add(window);
-        if end > obs.end {
-            break;
-        }
-        let n = starts[i..].iter().take_while(|t| **t < end).count();
+        // Windows near the end of the run are cut short, with their bound.
+        let end = s.saturating_add(window).min(obs.end);
+        let base = bounds.max_enumerations(end.saturating_sub(*s));
+        let n = starts[i..]
+            .iter()
+            .take_while(|t| **t < end || **t == *s)
+            .count();
         let from = s.saturating_sub(bounds.occupancy);
         let u = urgent.iter().filter(|t| **t >= from && **t < end).count();
         checked.cases += 1;
@@ -340,8 +342,9 @@ pub fn check_bounded_work(
                 "bounded work",
                 *s,
                 format!(
-                    "{n} enumerations in {window:?} from here; at most {base} (one per {:?}) \
+                    "{n} enumerations in {:?} from here; at most {base} (one per {:?}) \
                      plus {u} urgent inputs allowed",
+                    end.saturating_sub(*s),
                     bounds.spacing
                 ),
             ));

@@ -549,7 +549,14 @@ impl fmt::Display for Failure {
         writeln!(f, "{}", self.violation)?;
         writeln!(f, "seed: {}", self.scenario.seed)?;
         match self.scenario.to_json() {
-            Ok(json) => writeln!(f, "scenario (Scenario::from_json): {json}")?,
+            Ok(json) => {
+                writeln!(f, "scenario: {json}")?;
+                writeln!(
+                    f,
+                    "reproduce: Scenario::from_json(<scenario>)?.run()? gives this run; \
+                     its .log_text() and .trace_lines() show it whole"
+                )?;
+            }
             Err(e) => writeln!(f, "scenario: {:?} ({e})", self.scenario)?,
         }
         writeln!(f, "log:")?;

@@ -942,9 +942,12 @@ impl<C: Core> Sim<C> {
                 self.handle(q.event);
             }
         } else {
+            // The driver wakes for the core's deadline: it reads the sleep
+            // clock (feeding it runs the expired timers), then calls
+            // `handle_timeout` as its loop always does.
+            self.note(LogEvent::Timeout);
             self.wake();
             self.record(TraceEvent::Timeout);
-            self.note(LogEvent::Timeout);
             self.core.handle_timeout(self.instant());
             self.drain();
         }

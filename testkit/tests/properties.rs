@@ -109,7 +109,11 @@ fn check(profiles: &[Profile], properties: &[Property], cases: u32) -> Totals {
 
 #[test]
 fn convergence_when_events_flow() {
-    let t = check(&[Profile::Flowing], &[Property::Convergence], DEFAULT_CASES);
+    let t = check(
+        &[Profile::Flowing],
+        &[Property::Convergence],
+        2 * DEFAULT_CASES,
+    );
     let c = t.of(Property::Convergence);
     assert!(c.cases > t.runs, "{c:?}");
 }
@@ -152,7 +156,7 @@ fn no_starvation_under_a_continuous_storm() {
     let t = check(
         &[Profile::Storm],
         &[Property::NoStarvation, Property::Convergence],
-        DEFAULT_CASES,
+        2 * DEFAULT_CASES,
     );
     assert!(t.of(Property::NoStarvation).cases > 10 * t.runs);
     assert!(t.of(Property::Convergence).cases >= t.runs);

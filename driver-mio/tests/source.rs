@@ -1,0 +1,185 @@
+//! `MonitorSource` in the test's own `mio::Poll` loop, against the real
+//! kernel in a network namespace; and `ThreadMonitor`'s callback.
+#![cfg(target_os = "linux")]
+
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token};
+use netstate_core::{Cause, Change, Config};
+use netstate_mio::{MonitorSource, ThreadMonitor};
+use netstate_sys::{NetlinkBackend, Netns};
+use netstate_testkit::conformance::PATIENCE;
+use netstate_testkit::netns::NetnsFixture;
+
+const NET: Token = Token(7);
+
+fn namespace(test: &str) -> Option<(NetnsFixture, Arc<Netns>)> {
+    let ns = NetnsFixture::require(test)?;
+    ns.add_veth("msa0", "msa1").expect("veth");
+    ns.ip(&["addr", "add", "10.91.0.2/24", "dev", "msa0"])
+        .expect("address");
+    let netns = Arc::new(Netns::named(ns.name()).expect("open namespace"));
+    Some((ns, netns))
+}
+
+/// Events only: without a reconcile interval, a change can reach the source
+/// only through the route socket's readiness.
+fn events_only() -> Config {
+    Config::builder()
+        .debounce(Duration::from_millis(20))
+        .max_wait(Duration::from_millis(200))
+        .reconcile_interval(None)
+        .build()
+        .expect("valid config")
+}
+
+fn source_in(netns: &Arc<Netns>, config: Config) -> MonitorSource {
+    let backend = NetlinkBackend::open_in(netns.clone()).expect("backend");
+    MonitorSource::builder(config)
+        .backend(Box::new(backend))
+        .build()
+        .expect("source")
+}
+
+/// The application's loop: polls, runs the source, and returns the first
+/// change that `done` accepts (or panics at the deadline).
+fn run_until(
+    poll: &mut Poll,
+    source: &mut MonitorSource,
+    what: &str,
+    mut done: impl FnMut(&Change) -> bool,
+) -> Change {
+    let deadline = Instant::now() + PATIENCE;
+    let mut events = Events::with_capacity(8);
+    loop {
+        while let Some(change) = source.next_change() {
+            if done(&change) {
+                return change;
+            }
+        }
+        let now = Instant::now();
+        assert!(
+            now < deadline,
+            "timed out waiting for {what}: {:?}",
+            source.stats()
+        );
+        let left = deadline - now;
+        let timeout = source.timeout_from(now).map_or(left, |t| t.min(left));
+        poll.poll(&mut events, Some(timeout)).expect("poll");
+        for event in events.iter() {
+            assert_eq!(event.token(), NET);
+            source.handle_ready();
+        }
+        source.handle_timeout();
+    }
+}
+
+fn has_address(c: &Change, name: &str, net: &str) -> bool {
+    c.new
+        .by_name(name)
+        .is_some_and(|i| i.address(&net.parse().expect("net")).is_some())
+}
+
+#[test]
+fn a_registered_source_delivers_the_initial_state_then_a_change() {
+    let Some((ns, netns)) =
+        namespace("a_registered_source_delivers_the_initial_state_then_a_change")
+    else {
+        return;
+    };
+    let mut poll = Poll::new().expect("poll");
+    let mut source = source_in(&netns, events_only());
+    poll.registry()
+        .register(&mut source, NET, Interest::READABLE)
+        .expect("register");
+
+    let initial = source.next_change().expect("the initial change is queued");
+    assert_eq!((initial.seq, initial.cause), (1, Cause::Initial));
+    assert!(has_address(&initial, "msa0", "10.91.0.2/24"));
+
+    ns.ip(&["addr", "add", "10.91.0.3/24", "dev", "msa0"])
+        .expect("ip");
+    let change = run_until(&mut poll, &mut source, "the added address", |c| {
+        has_address(c, "msa0", "10.91.0.3/24")
+    });
+    assert_eq!(change.cause, Cause::Event);
+    assert!(source.stats().datagrams >= 1);
+    assert_eq!(*source.state(), *change.new);
+}
+
+#[test]
+fn a_replaced_socket_is_registered_again_by_the_source() {
+    let Some((ns, netns)) = namespace("a_replaced_socket_is_registered_again_by_the_source") else {
+        return;
+    };
+    let mut poll = Poll::new().expect("poll");
+    let mut source = source_in(&netns, events_only());
+    poll.registry()
+        .register(&mut source, NET, Interest::READABLE)
+        .expect("register");
+    while source.next_change().is_some() {}
+
+    // A read error drops the socket; the Reconciler rebinds after a backoff.
+    source.hooks().fail_reads(true);
+    source.check_now();
+    assert_eq!(source.stats().core.rebinds, 0);
+    source.hooks().fail_reads(false);
+    let deadline = Instant::now() + PATIENCE;
+    let mut events = Events::with_capacity(8);
+    while source.stats().rebinds_done == 0 {
+        assert!(Instant::now() < deadline, "no rebind: {:?}", source.stats());
+        poll.poll(&mut events, source.timeout_from(Instant::now()))
+            .expect("poll");
+        for _ in events.iter() {
+            source.handle_ready();
+        }
+        source.handle_timeout();
+    }
+
+    // Only the new socket, registered by the source itself, can tell.
+    let events_before = source.stats().core.route_events;
+    ns.ip(&["addr", "add", "10.91.0.4/24", "dev", "msa0"])
+        .expect("ip");
+    let change = run_until(
+        &mut poll,
+        &mut source,
+        "the address after the rebind",
+        |c| has_address(c, "msa0", "10.91.0.4/24"),
+    );
+    assert_eq!(change.cause, Cause::Event);
+    assert!(source.stats().core.route_events > events_before);
+    poll.registry().deregister(&mut source).expect("deregister");
+}
+
+#[test]
+fn a_thread_monitor_hands_every_change_to_its_callback() {
+    let Some((ns, netns)) = namespace("a_thread_monitor_hands_every_change_to_its_callback") else {
+        return;
+    };
+    let (tx, rx) = mpsc::channel();
+    let backend = NetlinkBackend::open_in(netns.clone()).expect("backend");
+    let monitor = ThreadMonitor::builder(events_only())
+        .backend(Box::new(backend))
+        .on_change(move |c| {
+            let _ = tx.send(c);
+        })
+        .start()
+        .expect("monitor");
+    let initial = rx.recv_timeout(PATIENCE).expect("the initial change");
+    assert_eq!((initial.seq, initial.cause), (1, Cause::Initial));
+    ns.ip(&["addr", "add", "10.91.0.5/24", "dev", "msa0"])
+        .expect("ip");
+    loop {
+        let c = rx.recv_timeout(PATIENCE).expect("the added address");
+        if has_address(&c, "msa0", "10.91.0.5/24") {
+            break;
+        }
+    }
+    monitor.shutdown();
+    // The callback (and with it the sender) went with the thread.
+    assert_eq!(
+        rx.recv_timeout(PATIENCE),
+        Err(mpsc::RecvTimeoutError::Disconnected)
+    );
+}

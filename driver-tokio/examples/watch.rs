@@ -1,0 +1,53 @@
+//! Prints this host's network state, then every change, one JSON object a
+//! line: the lines of `netstate watch --json`. Runs until interrupted.
+//!
+//! `cargo run -p netstate-tokio --example watch`
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use netstate_core::{Cause, Change, Config, Snapshot};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let monitor = netstate_tokio::Monitor::new(Config::default()).await?;
+    // Subscribe before reading the state, so that no change falls between.
+    let mut changes = monitor.subscribe();
+    let first = monitor.state();
+    if !print(&initial(&first))? {
+        return Ok(());
+    }
+    let mut caught_up = false;
+    while let Some(change) = changes.recv().await {
+        // Changes published between `subscribe` and `state` are already in
+        // the first line: print from the one that starts where it ended.
+        caught_up = caught_up || change.old == first;
+        if caught_up && !print(&change)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The first line: the whole state as added to an empty one, cause `initial`.
+fn initial(state: &Arc<Snapshot>) -> Change {
+    let empty = Arc::new(Snapshot::empty());
+    Change {
+        seq: 1,
+        cause: Cause::Initial,
+        delta: Snapshot::diff(&empty, state),
+        old: empty,
+        new: state.clone(),
+    }
+}
+
+/// Writes one line; `false` once stdout is closed (`| head`).
+fn print(change: &Change) -> Result<bool, Box<dyn std::error::Error>> {
+    let line = serde_json::to_string(change)?;
+    let mut out = io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,7 @@
+//! 1,000 start/stop cycles of the tokio driver leak no descriptor and no
+//! thread (alone in its test binary: the counts are per process).
+#![cfg(target_os = "linux")]
+
+mod harness;
+
+netstate_testkit::leak_tests!(harness::Tokio);

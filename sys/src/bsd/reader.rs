@@ -1,0 +1,189 @@
+//! [`RouteSocketReader`]: routing-socket messages read from a descriptor
+//! and parsed into hints.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use netstate_core::wire::route_socket::{ParseStats, Parser};
+use netstate_core::RouteEvent;
+
+use super::fd;
+use crate::engine::{EventSource, SourceRead};
+
+/// Reads BSD/macOS routing-socket messages from a descriptor, without
+/// blocking, and turns them into [`RouteEvent`] hints with
+/// [`Parser::parse`].
+///
+/// It owns the descriptor and knows nothing about where the messages come
+/// from: [`open`](Self::open) makes a `PF_ROUTE` socket (macOS, iOS,
+/// FreeBSD), [`new`](Self::new) takes any descriptor that delivers one
+/// message or several per `read` (a Linux `socketpair` fed with byte
+/// fixtures, in the tests). It is an [`EventSource`], so an
+/// [`Engine`](crate::Engine) drives it like the netlink socket.
+///
+/// What one [`read`](EventSource::read) gives:
+///
+/// * a datagram: its hints go to `out`; messages that could not be read
+///   (malformed or of another version) are added to `malformed` and, as
+///   [`Parser::parse`] does, each also becomes an `Unknown` hint; noise
+///   (`RTM_MISS`, `RTM_LOSING`, multicast, host routes, …) gives nothing.
+///   [`SourceRead::Read`], or [`SourceRead::Overflow`] when the datagram
+///   filled the whole buffer (it may have been cut: resync);
+/// * nothing queued (`EAGAIN`): [`SourceRead::WouldBlock`];
+/// * `ENOBUFS` (the socket's buffer overflowed, messages were lost; the
+///   socket still works): [`SourceRead::Overflow`];
+/// * end of file (`read` returned 0: the peer of a stream or seqpacket
+///   socket closed; a routing socket never sends an empty message):
+///   [`SourceRead::Closed`], the socket must be replaced;
+/// * any other error: `Err`, the socket must be replaced.
+///
+/// `EINTR` is retried. Give it a buffer of at least
+/// [`BUFFER_LEN`](Self::BUFFER_LEN) bytes (the [`Engine`](crate::Engine)'s
+/// is 64 KiB): a routing message is a few hundred bytes, so a datagram
+/// filling such a buffer is already suspect.
+#[derive(Debug)]
+pub struct RouteSocketReader {
+    fd: OwnedFd,
+    parser: Parser,
+    stats: ParseStats,
+}
+
+impl RouteSocketReader {
+    /// The smallest buffer to read into: 64 KiB.
+    pub const BUFFER_LEN: usize = 64 << 10;
+
+    /// A reader of `fd`, whose messages follow `parser`'s platform. Puts
+    /// `fd` in non-blocking mode (on its open file description, so every
+    /// duplicate of it too).
+    pub fn new(fd: OwnedFd, parser: Parser) -> io::Result<Self> {
+        fd::set_nonblocking(fd.as_fd())?;
+        Ok(RouteSocketReader {
+            fd,
+            parser,
+            stats: ParseStats::default(),
+        })
+    }
+
+    /// The parser this reader uses.
+    #[must_use]
+    pub fn parser(&self) -> Parser {
+        self.parser
+    }
+
+    /// What the parser has counted over every read so far (messages, noise,
+    /// malformed, wrong version, unknown).
+    #[must_use]
+    pub fn parse_stats(&self) -> ParseStats {
+        self.stats
+    }
+
+    /// One non-blocking `read` into `buf`: `Ok(Some(len))` for a datagram,
+    /// `Ok(None)` when nothing is queued.
+    fn read_raw(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        loop {
+            // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the
+            // call, and `self.fd` is an open descriptor we own.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if let Ok(len) = usize::try_from(n) {
+                return Ok(Some(len));
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => {}
+                io::ErrorKind::WouldBlock => return Ok(None),
+                _ => return Err(e),
+            }
+        }
+    }
+}
+
+impl EventSource for RouteSocketReader {
+    fn read(
+        &mut self,
+        buf: &mut [u8],
+        out: &mut dyn FnMut(RouteEvent),
+        malformed: &mut u32,
+    ) -> io::Result<SourceRead> {
+        if buf.is_empty() {
+            // A read of 0 bytes would look like the end of the socket.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a route socket cannot be read into an empty buffer",
+            ));
+        }
+        let len = match self.read_raw(buf) {
+            Ok(Some(0)) => return Ok(SourceRead::Closed),
+            Ok(Some(len)) => len,
+            Ok(None) => return Ok(SourceRead::WouldBlock),
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Ok(SourceRead::Overflow),
+            Err(e) => return Err(e),
+        };
+        let stats = self.parser.parse(&buf[..len], |e| out(e));
+        self.stats += stats;
+        *malformed = malformed.saturating_add(u32::try_from(stats.lost()).unwrap_or(u32::MAX));
+        Ok(if len == buf.len() {
+            SourceRead::Overflow
+        } else {
+            SourceRead::Read
+        })
+    }
+}
+
+impl AsFd for RouteSocketReader {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for RouteSocketReader {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+mod pf_route {
+    use std::io;
+    use std::os::fd::{AsRawFd, OwnedFd};
+
+    use netstate_core::wire::route_socket::Parser;
+
+    use super::super::{fd, route_socket_platform};
+    use super::RouteSocketReader;
+
+    /// The receive buffer asked for (best effort: the kernel may cap it).
+    const RECV_BUFFER: libc::c_int = 1 << 20;
+
+    impl RouteSocketReader {
+        /// Opens a `PF_ROUTE` socket (every address family), non-blocking
+        /// and close-on-exec, with a 1 MiB receive buffer where the system
+        /// allows, reading this platform's messages
+        /// ([`route_socket_platform`]). Fails with
+        /// [`io::ErrorKind::Unsupported`] on a platform whose layout the
+        /// parser does not know (32-bit or big-endian FreeBSD).
+        ///
+        /// Not verified on a real host yet: see the [module docs](crate::bsd).
+        pub fn open() -> io::Result<Self> {
+            let platform = route_socket_platform().ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "this platform's routing-socket layout is not known to netstate",
+                )
+            })?;
+            let fd: OwnedFd = fd::socket(libc::PF_ROUTE, libc::SOCK_RAW, libc::AF_UNSPEC)?;
+            let size = RECV_BUFFER;
+            // SAFETY: SO_RCVBUF reads one int, which lives for the call; the
+            // descriptor is open. Failure only leaves the default size.
+            let _ = unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_RCVBUF,
+                    std::ptr::addr_of!(size).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            RouteSocketReader::new(fd, Parser::new(platform))
+        }
+    }
+}
