@@ -1,7 +1,14 @@
-//! Inputs shared by netstate's benchmarks (the benchmarks themselves are in
-//! `benches/`).
+//! Helpers shared by netstate's benchmarks: synthetic inputs for the
+//! criterion micro-benchmarks in `benches/`, and the namespace scenarios,
+//! measurements and netlink client of the binaries in `src/bin/`
+//! (`enumeration`, and `peers`, the side-by-side comparison with `netwatch`
+//! and `if-watch`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod measure;
+pub mod nl;
+pub mod setup;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

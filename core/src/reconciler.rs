@@ -10,7 +10,7 @@ use smallvec::SmallVec;
 
 use crate::change::{Cause, Change};
 use crate::config::Config;
-use crate::event::RouteEvent;
+use crate::event::{RouteEvent, RouteEventKind};
 use crate::snapshot::Snapshot;
 use crate::timer::{Timer, TimerTable};
 
@@ -364,6 +364,7 @@ impl Reconciler {
 
     fn handle_route(&mut self, now: Instant, event: &RouteEvent) {
         self.stats.route_events += 1;
+        self.unignore_renamed(event);
         let ignored = &self.ignored;
         if !self.config.filter.admits(event, |i| ignored.contains(&i)) {
             self.stats.ignored_events += 1;
@@ -374,16 +375,34 @@ impl Reconciler {
         if self.timers.is_set(Timer::Retry) {
             return;
         }
-        let max_wait = match self.timers.get(Timer::MaxWait) {
-            Some(at) => at,
-            None => {
-                let at = now + self.config.max_wait;
-                self.timers.set(Timer::MaxWait, at);
-                at
-            }
+        if !self.timers.is_set(Timer::MaxWait) {
+            set_after(&mut self.timers, Timer::MaxWait, now, self.config.max_wait);
+        }
+        let max_wait = self.timers.get(Timer::MaxWait);
+        // The debounce is never longer than the maximum wait, so when it
+        // cannot be an `Instant`, neither can the maximum wait.
+        match (now.checked_add(self.config.debounce), max_wait) {
+            (Some(at), Some(max_wait)) => self.timers.set(Timer::Debounce, at.min(max_wait)),
+            (Some(at), None) => self.timers.set(Timer::Debounce, at),
+            (None, _) => self.timers.stop(Timer::Debounce),
+        }
+    }
+
+    /// A link message naming an index that was ignored, under a name the
+    /// filter keeps (a rename, or on BSD an index reused by a new
+    /// interface): from now on hints about that index count. Without this,
+    /// an address hint on the renamed interface would be dropped until the
+    /// next enumeration that happens to run, as late as the reconcile.
+    fn unignore_renamed(&mut self, event: &RouteEvent) {
+        if !matches!(event.kind, RouteEventKind::LinkNew) {
+            return;
+        }
+        let (Some(index), Some(name)) = (event.index, &event.name) else {
+            return;
         };
-        self.timers
-            .set(Timer::Debounce, (now + self.config.debounce).min(max_wait));
+        if !self.config.filter.ignores(name.as_bytes()) {
+            self.ignored.retain(|i| *i != index);
+        }
     }
 
     fn handle_sleep_clock(&mut self, now: Instant, sample: Duration) {
@@ -420,7 +439,7 @@ impl Reconciler {
         let delay = self.config.rebind_backoff.delay(self.rebind_attempt);
         self.rebind_attempt = self.rebind_attempt.saturating_add(1);
         self.monitor = MonitorState::Broken;
-        self.timers.set(Timer::Rebind, now + delay);
+        set_after(&mut self.timers, Timer::Rebind, now, delay);
     }
 
     fn handle_rebound(&mut self, now: Instant, result: Result<(), OsError>) {
@@ -464,7 +483,7 @@ impl Reconciler {
         self.retry_attempt = 0;
         self.timers.stop(Timer::Retry);
         if let Some(interval) = self.config.reconcile {
-            self.timers.set(Timer::Reconcile, now + interval);
+            set_after(&mut self.timers, Timer::Reconcile, now, interval);
         }
         let filter = &self.config.filter;
         let snapshot = if filter.ignores_nothing() {
@@ -504,7 +523,7 @@ impl Reconciler {
         self.stats.enumeration_failures += 1;
         let delay = self.config.retry_backoff.delay(self.retry_attempt);
         self.retry_attempt = self.retry_attempt.saturating_add(1);
-        self.timers.set(Timer::Retry, now + delay);
+        set_after(&mut self.timers, Timer::Retry, now, delay);
         // The failed attempt's reasons wait for the retry timer; requests
         // that arrived during it lose their urgency too, so a failing
         // enumeration is never retried in a loop.
@@ -569,12 +588,24 @@ impl Reconciler {
             cause: w.cause,
             force_publish: w.force_publish,
         });
-        self.timers.set(
+        set_after(
+            &mut self.timers,
             Timer::EnumerationTimeout,
-            now + self.config.enumeration_timeout,
+            now,
+            self.config.enumeration_timeout,
         );
         self.stats.enumerations += 1;
         self.actions.push_back(Action::Enumerate { id });
+    }
+}
+
+/// Sets `timer` to `delay` after `now`. A deadline too far away to be an
+/// `Instant` (a configured delay of `Duration::MAX`, say) means "never": the
+/// timer is stopped rather than the addition panicking.
+fn set_after(timers: &mut TimerTable, timer: Timer, now: Instant, delay: Duration) {
+    match now.checked_add(delay) {
+        Some(at) => timers.set(timer, at),
+        None => timers.stop(timer),
     }
 }
 

@@ -59,3 +59,15 @@ pub use netstate_core::fanout::{Subscriber, TryRecvError};
 pub use netstate_sys::MonitorStats;
 pub use source::{Builder, MonitorSource};
 pub use thread::{OnChange, ThreadBuilder, ThreadMonitor};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_monitors_can_move_between_threads() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync>() {}
+        send::<crate::MonitorSource>();
+        send_sync::<crate::ThreadMonitor>();
+        send_sync::<crate::Error>();
+    }
+}

@@ -2,62 +2,6 @@
 //! namespaces, for the mio driver's `ThreadMonitor`.
 #![cfg(target_os = "linux")]
 
-use std::sync::Arc;
-use std::time::Duration;
+mod harness;
 
-use netstate_core::fanout::Subscriber;
-use netstate_core::{Config, Snapshot};
-use netstate_mio::ThreadMonitor;
-use netstate_sys::{Backend, Hooks, MonitorStats};
-use netstate_testkit::conformance::DriverHarness;
-
-struct Mio;
-
-impl DriverHarness for Mio {
-    type Monitor = ThreadMonitor;
-
-    fn start(config: Config, backend: Box<dyn Backend>) -> ThreadMonitor {
-        ThreadMonitor::builder(config)
-            .backend(backend)
-            .start()
-            .expect("monitor starts")
-    }
-
-    fn state(m: &ThreadMonitor) -> Arc<Snapshot> {
-        m.state()
-    }
-
-    fn subscribe(m: &ThreadMonitor) -> Subscriber {
-        m.subscribe()
-    }
-
-    fn check_now(m: &ThreadMonitor) {
-        m.check_now();
-    }
-
-    fn stats(m: &ThreadMonitor) -> MonitorStats {
-        m.stats()
-    }
-
-    fn hooks(m: &ThreadMonitor) -> &Hooks {
-        m.hooks()
-    }
-
-    fn wait_stats(
-        m: &ThreadMonitor,
-        timeout: Duration,
-        done: &mut dyn FnMut(&MonitorStats) -> bool,
-    ) -> Option<MonitorStats> {
-        m.wait_stats(timeout, done)
-    }
-
-    fn wake(m: &ThreadMonitor) {
-        m.wake();
-    }
-
-    fn stop(m: ThreadMonitor) {
-        m.shutdown();
-    }
-}
-
-netstate_testkit::conformance_tests!(Mio);
+netstate_testkit::conformance_tests!(harness::Mio);

@@ -63,3 +63,13 @@ pub use error::Error;
 pub use monitor::{Builder, Monitor};
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
 pub use netstate_sys::MonitorStats;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_handle_can_move_between_threads_and_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::Monitor>();
+        send_sync::<crate::Error>();
+    }
+}

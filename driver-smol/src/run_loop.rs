@@ -48,12 +48,15 @@ async fn drive(mut engine: Engine, wakeups: &Receiver<()>, status: &Sender<Resul
         let _ = status.try_send(Err(Error::FirstEnumeration(why)));
         return;
     }
+    // Watch the socket before reporting ready, so that a started monitor
+    // has its reactor registration (and the process its `async-io`
+    // reactor) in place.
+    let mut generation = engine.socket_generation();
+    let mut fd = watch(&engine);
     if status.try_send(Ok(())).is_err() {
         // Whoever started the monitor is gone.
         return;
     }
-    let mut generation = 0;
-    let mut fd: Option<Async<OwnedFd>> = None;
     let mut more_queued = false;
     loop {
         if wakeups.is_closed() {
@@ -63,10 +66,7 @@ async fn drive(mut engine: Engine, wakeups: &Receiver<()>, status: &Sender<Resul
             generation = engine.socket_generation();
             // The old duplicate is deregistered and closed here, after the
             // engine opened its replacement.
-            fd = engine
-                .readiness_fd()
-                .and_then(Result::ok)
-                .and_then(|owned| Async::new(owned).ok());
+            fd = watch(&engine);
         }
         if !more_queued {
             match wait(fd.as_ref(), engine.poll_timeout(), wakeups).await {
@@ -80,6 +80,16 @@ async fn drive(mut engine: Engine, wakeups: &Receiver<()>, status: &Sender<Resul
         }
         more_queued = engine.wake(Instant::now()).more_queued;
     }
+}
+
+/// Registers a duplicate of the engine's current socket with the reactor;
+/// `None` while there is no socket or if it cannot be watched (the deadline
+/// alone then runs the engine until the next socket generation).
+fn watch(engine: &Engine) -> Option<Async<OwnedFd>> {
+    engine
+        .readiness_fd()
+        .and_then(Result::ok)
+        .and_then(|owned| Async::new(owned).ok())
 }
 
 /// Waits for a wake-up request (first, so a stop is never starved), the

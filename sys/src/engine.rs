@@ -71,7 +71,8 @@ pub trait EventSource: AsFd + Send {
 }
 
 /// Where an engine gets its route socket and its enumerations from: the
-/// operating system (see [`crate::NetlinkBackend`] on Linux), or a test's
+/// operating system (`NetlinkBackend` on Linux, `GetifaddrsBackend` on
+/// BSD and macOS), or a test's
 /// stand-in.
 pub trait Backend: Send {
     /// Opens a route-monitor socket (non-blocking).

@@ -22,7 +22,20 @@
 //! * [`Enumerator`]: link and address dumps plus one route lookup per family
 //!   over its own socket, into a `Snapshot`; interrupted dumps are retried.
 //! * [`Netns`]: open either inside a network namespace.
-//! * [`sleep_clock`]: `CLOCK_BOOTTIME`.
+//!
+//! ## BSD and macOS (not yet verified on a real host)
+//!
+//! * `RouteSocketReader`: a `PF_ROUTE` socket (or any descriptor carrying
+//!   routing-socket messages, such as a test's socketpair) read into hints
+//!   with `netstate_core::wire::route_socket`.
+//! * `GetifaddrsEnumerator` / `GetifaddrsBackend`: the interface table from
+//!   `getifaddrs` (it also runs on Linux, where it is tested against netlink);
+//!   it has no default route and no address flags.
+//!
+//! ## Everywhere
+//!
+//! * [`Engine`]: the loop body every driver runs.
+//! * [`sleep_clock()`] reads `CLOCK_BOOTTIME` (Linux) or the wall clock.
 #![warn(missing_docs, unreachable_pub)]
 
 #[cfg(unix)]
@@ -47,14 +60,24 @@ pub use bsd::{route_socket_platform, GetifaddrsBackend, RouteSocketReader};
 pub use getifaddrs::{GetifaddrsEnumerator, GetifaddrsError};
 
 /// The backend for this operating system, in the caller's network
-/// namespace: netlink on Linux. Other systems answer `Unsupported` until
-/// their backend lands.
+/// namespace: netlink on Linux; `getifaddrs` with a `PF_ROUTE` socket on
+/// macOS, iOS and FreeBSD (not yet verified on a real host). Other systems
+/// answer `Unsupported`.
 pub fn default_backend() -> std::io::Result<Box<dyn Backend>> {
     #[cfg(target_os = "linux")]
     {
         Ok(Box::new(NetlinkBackend::open()?))
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    {
+        Ok(Box::new(GetifaddrsBackend::open()))
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))]
     {
         Err(std::io::Error::new(
             std::io::ErrorKind::Unsupported,

@@ -6,7 +6,10 @@
 //!
 //! The builders below are a trimmed copy of the ones in
 //! `core/tests/route_socket.rs` (which documents the layouts).
-#![cfg(unix)]
+//!
+//! macOS has no `SOCK_SEQPACKET` for `AF_UNIX`, so these tests build on
+//! Linux and FreeBSD only.
+#![cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
 
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
@@ -456,6 +459,24 @@ fn the_peer_closing_gives_closed_after_what_was_queued() {
     let got = read_one(&mut reader, &mut buf);
     assert_eq!(got.result, SourceRead::Closed);
     assert!(got.events.is_empty());
+}
+
+#[test]
+fn a_silent_reader_delivers_nothing_and_reports_no_error() {
+    let (mut reader, peer) = pair(&DARWIN);
+    send(&peer, &default_route_v4(&DARWIN, RTM_ADD, 4));
+    reader.go_silent().unwrap();
+    send(&peer, &default_route_v4(&DARWIN, RTM_DELETE, 4));
+    assert!(
+        drain(&mut reader).is_empty(),
+        "queued datagrams are dropped"
+    );
+    send(&peer, &default_route_v4(&DARWIN, RTM_ADD, 4));
+    assert!(drain(&mut reader).is_empty(), "and so are later ones");
+    assert_eq!(reader.parse_stats().messages, 0);
+    drop(peer);
+    let mut buf = vec![0u8; RouteSocketReader::BUFFER_LEN];
+    assert_eq!(read_one(&mut reader, &mut buf).result, SourceRead::Closed);
 }
 
 #[test]

@@ -1,10 +1,8 @@
 //! Findings about the core made with the simulation, each as a scripted,
 //! deterministic test.
 //!
-//! A test marked `#[ignore = "core bug: …"]` shows a bug in
-//! `netstate-core` that the testkit may not fix (the core is another
-//! issue's): it fails today and must pass once the core is fixed. Run them
-//! with `cargo test -p netstate-testkit --test core_findings -- --ignored`.
+//! Each finding was a bug in `netstate-core` found by the simulation; its
+//! test now guards the fix.
 
 use std::time::Duration;
 
@@ -17,20 +15,15 @@ use netstate_testkit::Sim;
 /// An ignored `veth0` renamed to `eth1` (same index), which then gets an
 /// address while the enumeration its rename triggered is in flight, after
 /// it read the table. The address's hint names only the index, which the
-/// filter still counts as ignored (the ignored indexes are those of the
-/// last *completed* enumeration), so the hint is dropped: the address is
+/// filter counted as ignored (the ignored indexes are those of the last
+/// *completed* enumeration), so the hint was dropped: the address was
 /// published only by the next reconcile, 15 s later, although every hint
-/// reached the core. The same happens on BSD/macOS when a new interface
-/// reuses the index of an ignored one that went away (`if_index` reuse).
+/// reached the core. The same happened on BSD/macOS when a new interface
+/// reused the index of an ignored one that went away (`if_index` reuse).
 ///
-/// A fix in the core: a link hint whose name the filter keeps, naming an
-/// index in the ignored set, takes that index out of the set (or marks it
-/// "admit until the next enumeration completes").
+/// Fixed in the core (`Reconciler::unignore_renamed`): a link hint whose
+/// name the filter keeps takes its index out of the ignored set.
 #[test]
-#[ignore = "core bug: hints naming the index of an interface that was ignored \
-            but was renamed (or whose index was reused) are dropped until the \
-            next enumeration completes, so a change racing that enumeration \
-            waits for the reconcile"]
 fn an_ignored_interface_renamed_into_view_is_followed_promptly() {
     let config = Config::builder()
         .filter(Filter::new().ignore_prefix("veth"))

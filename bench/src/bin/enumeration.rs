@@ -10,6 +10,7 @@
 
 use std::time::{Duration, Instant};
 
+use netstate_bench::setup;
 use netstate_sys::Enumerator;
 use netstate_testkit::netns::{skip_reason, NetnsFixture};
 
@@ -29,37 +30,6 @@ fn measure(ns: &NetnsFixture, rounds: usize) -> (Duration, Duration, usize) {
     (times[rounds / 2], times[rounds * 9 / 10], n)
 }
 
-fn veths(ns: &NetnsFixture, pairs: u32) {
-    let mut batch = String::new();
-    for i in 0..pairs {
-        batch += &format!(
-            "link add bv{i}a type veth peer name bv{i}b\nlink set bv{i}a up\nlink set bv{i}b up\n\
-             addr add 10.{}.{}.1/24 dev bv{i}a\naddr add 2001:db8:{i:x}::1/64 dev bv{i}a nodad\n",
-            20 + i / 256,
-            i % 256
-        );
-    }
-    ns.ip_batch(&batch).expect("veth pairs");
-}
-
-fn routes(ns: &NetnsFixture, count: u32) {
-    // In chunks, so no single `ip -batch` input grows too large.
-    for chunk in (0..count).collect::<Vec<_>>().chunks(100_000) {
-        let batch: String = chunk
-            .iter()
-            .map(|i| {
-                format!(
-                    "route add 100.{}.{}.{}/32 dev bv0a\n",
-                    64 + i / 65536 % 64,
-                    i / 256 % 256,
-                    i % 256
-                )
-            })
-            .collect();
-        ns.ip_batch(&batch).expect("routes");
-    }
-}
-
 fn main() {
     if let Some(why) = skip_reason() {
         eprintln!("enumeration benchmark skipped: {why}");
@@ -75,37 +45,14 @@ fn main() {
 
     let small = NetnsFixture::new().expect("namespace");
     let other = NetnsFixture::new().expect("namespace");
-    small.add_veth("eth0", "eth1").expect("veth");
-    small
-        .ip(&[
-            "link",
-            "add",
-            "wlan0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "wlan0p",
-            "netns",
-            other.name(),
-        ])
-        .expect("veth");
-    small.ip(&["link", "set", "wlan0", "up"]).expect("up");
-    small
-        .ip(&["addr", "add", "10.0.0.2/24", "dev", "eth0"])
-        .expect("addr");
-    small
-        .ip(&["route", "add", "default", "via", "10.0.0.1"])
-        .expect("route");
+    setup::small_host(&small, &other).expect("small host");
     let (m4, p4, n4) = measure(&small, 2000);
 
     let big = NetnsFixture::new().expect("namespace");
-    veths(&big, 200);
-    big.ip(&["route", "add", "default", "via", "10.20.0.2"])
-        .expect("route");
+    setup::veth_pairs(&big, 200).expect("veth pairs");
     let (m200, p200, n200) = measure(&big, 300);
     let t = Instant::now();
-    routes(&big, route_count);
+    setup::routes(&big, "bv0a", route_count).expect("routes");
     let loaded = t.elapsed();
     let (mr, pr, _) = measure(&big, 300);
 

@@ -555,3 +555,23 @@ fn custom_backoff_is_honoured() {
     h.input(Input::MonitorFailed(MonitorFailure::Error));
     assert_eq!(h.r.poll_timeout(), Some(h.now + Duration::from_secs(1)));
 }
+
+#[test]
+fn a_link_renamed_out_of_the_filter_is_no_longer_ignored() {
+    let config = Config::builder()
+        .reconcile_interval(None)
+        .filter(Filter::new().ignore_prefix("tun"))
+        .build()
+        .unwrap();
+    let mut h = Harness::started(config, &snapshot(&[]));
+    // tun0 (index 7) is ignored: its address hints start nothing.
+    h.input(Input::Route(addr_event(7)));
+    assert_eq!(h.r.poll_timeout(), None);
+    assert_eq!(h.r.stats().ignored_events, 1);
+    // Renamed to a name the filter keeps: hints about index 7 count now,
+    // even before an enumeration has seen the new name.
+    h.input(Input::Route(RouteEvent::new(RouteEventKind::LinkNew).with_index(7).with_name("wan0")));
+    h.input(Input::Route(addr_event(7)));
+    assert_eq!(h.r.stats().ignored_events, 1, "neither hint was dropped");
+    assert!(h.r.poll_timeout().is_some());
+}

@@ -21,18 +21,28 @@ use netstate_core::wire::netlink::{
     RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE, RTM_NEWRULE,
 };
 use netstate_fuzz::{
-    check_netlink_dump, check_netlink_events, check_route_socket, encode_dump,
-    reconciler_model,
+    check_netlink_dump, check_netlink_events, check_route_socket, encode_dump, reconciler_model,
 };
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
     fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join(name), bytes).unwrap();
+    // The `seed-` prefix keeps them apart from the grown corpus, which
+    // libFuzzer names by hash and git ignores.
+    fs::write(dir.join(format!("seed-{name}")), bytes).unwrap();
 }
 
 fn netlink_events() {
-    let link = link_msg(RTM_NEWLINK, 2, 0x1043, Some("eth0"), Some(1500), Some(&[2, 0, 0, 0, 0, 1]));
+    let link = link_msg(
+        RTM_NEWLINK,
+        2,
+        0x1043,
+        Some("eth0"),
+        Some(1500),
+        Some(&[2, 0, 0, 0, 0, 1]),
+    );
     let dellink = link_msg(RTM_DELLINK, 7, 0, Some("veth0a"), None, None);
     let addr4 = addr_msg(RTM_NEWADDR, AF_INET, 24, 0x80, 2, &[10, 0, 0, 2], None);
     let addr6 = addr_msg(
@@ -44,7 +54,15 @@ fn netlink_events() {
         &[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
         Some(0x40),
     );
-    let route = route_msg(RTM_NEWROUTE, AF_INET, 0, 254, Some(2), Some(&[10, 0, 0, 1]), Some(254));
+    let route = route_msg(
+        RTM_NEWROUTE,
+        AF_INET,
+        0,
+        254,
+        Some(2),
+        Some(&[10, 0, 0, 1]),
+        Some(254),
+    );
     let rule = rule_msg(RTM_NEWRULE, AF_INET6);
     let seeds: [(&str, Vec<u8>); 6] = [
         ("link", link.clone()),
@@ -76,11 +94,21 @@ fn netlink_events() {
 fn netlink_dump() {
     let links = |seq| {
         [
-            multi(RTM_NEWLINK, seq, &link_body(1, 0x49, Some("lo"), Some(65536), Some(&[0; 6]))),
             multi(
                 RTM_NEWLINK,
                 seq,
-                &link_body(3, 0x1043, Some("veth0"), Some(1500), Some(&[2, 0, 0, 0, 0, 3])),
+                &link_body(1, 0x49, Some("lo"), Some(65536), Some(&[0; 6])),
+            ),
+            multi(
+                RTM_NEWLINK,
+                seq,
+                &link_body(
+                    3,
+                    0x1043,
+                    Some("veth0"),
+                    Some(1500),
+                    Some(&[2, 0, 0, 0, 0, 3]),
+                ),
             ),
             multi(NLMSG_DONE, seq, &0i32.to_ne_bytes()),
         ]
@@ -88,19 +116,41 @@ fn netlink_dump() {
     };
     let addrs = |seq| {
         [
-            multi(RTM_NEWADDR, seq, &addr_body(AF_INET, 24, 0x80, 3, &[10, 9, 0, 2], None)),
             multi(
                 RTM_NEWADDR,
                 seq,
-                &addr_body(AF_INET6, 64, 0, 3, &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], Some(0x80)),
+                &addr_body(AF_INET, 24, 0x80, 3, &[10, 9, 0, 2], None),
             ),
-            multi(RTM_NEWADDR, seq, &addr_body(AF_INET, 8, 0x80, 1, &[127, 0, 0, 1], None)),
+            multi(
+                RTM_NEWADDR,
+                seq,
+                &addr_body(
+                    AF_INET6,
+                    64,
+                    0,
+                    3,
+                    &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+                    Some(0x80),
+                ),
+            ),
+            multi(
+                RTM_NEWADDR,
+                seq,
+                &addr_body(AF_INET, 8, 0x80, 1, &[127, 0, 0, 1], None),
+            ),
             multi(NLMSG_DONE, seq, &0i32.to_ne_bytes()),
         ]
         .concat()
     };
     let lookup = |seq, family: u8, oif, gw: &[u8]| {
-        let mut body = route_body(family, if family == AF_INET { 32 } else { 128 }, 254, Some(oif), Some(gw), Some(254));
+        let mut body = route_body(
+            family,
+            if family == AF_INET { 32 } else { 128 },
+            254,
+            Some(oif),
+            Some(gw),
+            Some(254),
+        );
         body[6] = 0;
         message(RTM_NEWROUTE, 0, seq, &body)
     };
@@ -125,7 +175,15 @@ fn netlink_dump() {
     let interrupted = encode_dump(&[(Stage::Links, 1, intr), (Stage::Addrs, 2, error(2, 16))]);
     let inconsistent = encode_dump(&[
         (Stage::Links, 1, links(1)),
-        (Stage::Addrs, 2, multi(RTM_NEWADDR, 2, &addr_body(AF_INET, 24, 0, 9, &[10, 0, 0, 1], None))),
+        (
+            Stage::Addrs,
+            2,
+            multi(
+                RTM_NEWADDR,
+                2,
+                &addr_body(AF_INET, 24, 0, 9, &[10, 0, 0, 1], None),
+            ),
+        ),
         (Stage::RouteV4, 3, lookup(3, AF_INET, 42, &[10, 0, 0, 1])),
     ]);
     let duplicate = encode_dump(&[(
@@ -173,7 +231,11 @@ fn rt_message(
         bits |= bit;
         let start = m.len();
         m.extend(sa);
-        let padded = if sa.is_empty() { align } else { sa.len().div_ceil(align) * align };
+        let padded = if sa.is_empty() {
+            align
+        } else {
+            sa.len().div_ceil(align) * align
+        };
         m.resize(start + padded, 0);
     }
     m[addrs_at..addrs_at + 4].copy_from_slice(&bits.to_le_bytes());
@@ -211,14 +273,43 @@ fn dl(name: &str) -> Vec<u8> {
 
 fn route_socket() {
     // (rt_msghdr, if_msghdr, align, AF_INET6) per platform.
-    for (tag, rt, ifm, align, af6) in [("darwin", 92, 112, 4, 30u8), ("freebsd", 152, 168, 8, 28u8)] {
-        let default4 = rt_message(rt, 0x1, 12, 4, &[(0x1, sin([0; 4])), (0x2, sin([192, 168, 1, 1])), (0x4, Vec::new())], align);
-        let host = rt_message(rt, 0x2, 12, 4, &[(0x1, sin([10, 0, 0, 9])), (0x2, dl("en0"))], align);
+    for (tag, rt, ifm, align, af6) in [("darwin", 92, 112, 4, 30u8), ("freebsd", 152, 168, 8, 28u8)]
+    {
+        let default4 = rt_message(
+            rt,
+            0x1,
+            12,
+            4,
+            &[
+                (0x1, sin([0; 4])),
+                (0x2, sin([192, 168, 1, 1])),
+                (0x4, Vec::new()),
+            ],
+            align,
+        );
+        let host = rt_message(
+            rt,
+            0x2,
+            12,
+            4,
+            &[(0x1, sin([10, 0, 0, 9])), (0x2, dl("en0"))],
+            align,
+        );
         let ifinfo = rt_message(ifm, 0xe, 4, 12, &[(0x10, dl("en0"))], align);
-        let newaddr = rt_message(20, 0xc, 4, 12, &[(0x4, Vec::new()), (0x10, dl("en0")), (0x20, sin6(af6))], align);
+        let newaddr = rt_message(
+            20,
+            0xc,
+            4,
+            12,
+            &[(0x4, Vec::new()), (0x10, dl("en0")), (0x20, sin6(af6))],
+            align,
+        );
         let miss = rt_message(rt, 0x7, 12, 4, &[], align);
         let mut seeds = vec![
-            (format!("{tag}-default-route"), [default4.clone(), miss.clone()].concat()),
+            (
+                format!("{tag}-default-route"),
+                [default4.clone(), miss.clone()].concat(),
+            ),
             (format!("{tag}-host-route"), host),
             (format!("{tag}-ifinfo"), ifinfo),
             (format!("{tag}-newaddr"), newaddr),
@@ -263,18 +354,8 @@ fn reconciler() {
 /// Runs a reconciler seed through a default configuration and a fixed
 /// operation list built from it, so the harness itself is exercised here.
 fn exercise_harness(bytes: &[u8]) {
-    use reconciler_model::{ConfigSpec, Dur, IdChoice, Op, Outcome};
-    let config = ConfigSpec {
-        debounce: Dur::Millis(250),
-        max_wait: Dur::Secs(2),
-        reconcile: Some(Dur::Secs(15)),
-        jump_threshold: None,
-        rebind: (Dur::Millis(100), Dur::Secs(30)),
-        retry: (Dur::Millis(100), Dur::Secs(30)),
-        enumeration_timeout: Dur::Secs(10),
-        filter: 1,
-        route_prefix_limit: 1,
-    };
+    use reconciler_model::{ConfigSpec, IdChoice, Op, Outcome};
+    let config = ConfigSpec::default();
     let ops: Vec<Op> = bytes
         .iter()
         .map(|b| match b % 6 {

@@ -3,15 +3,16 @@
 //!
 //! ## What runs where
 //!
-//! Everything in this module compiles on every Unix, Linux included, so it
-//! is tested here:
+//! All of this module but one call compiles on every Unix, Linux
+//! included, so it is tested here:
 //!
 //! * [`RouteSocketReader`] reads routing-socket messages from any
 //!   descriptor without blocking and parses them with
 //!   `netstate_core::wire::route_socket::Parser` into hints; it is an
 //!   [`EventSource`](crate::EventSource).
-//! * [`GetifaddrsBackend`] pairs it with the [`GetifaddrsEnumerator`](crate::GetifaddrsEnumerator)
-//!   as a [`Backend`](crate::Backend) for the [`Engine`](crate::Engine).
+//! * [`GetifaddrsBackend`] pairs it with the
+//!   [`GetifaddrsEnumerator`](crate::GetifaddrsEnumerator) as a
+//!   [`Backend`](crate::Backend) for the [`Engine`](crate::Engine).
 //!
 //! Only two things depend on the target: [`route_socket_platform`] (which
 //! dialect this platform's kernel speaks, a compile-time answer) and the
@@ -37,15 +38,23 @@
 //!   one drain are all read until it would block, a truncated or garbage
 //!   datagram is counted as malformed and yields an `Unknown` hint,
 //!   `RTM_MISS` yields nothing, the peer closing gives
-//!   [`SourceRead::Closed`](crate::SourceRead::Closed); and the same reader under an
-//!   [`Engine`](crate::Engine) with a scripted backend: a default-route
-//!   `RTM_ADD` written to the socketpair makes the engine enumerate after
-//!   its debounce and publish the change;
+//!   [`SourceRead::Closed`](crate::SourceRead::Closed); and the same
+//!   reader under an [`Engine`](crate::Engine) with a scripted backend: a
+//!   default-route `RTM_ADD` written to the socketpair makes the engine
+//!   enumerate after its debounce and publish the change, and the peer
+//!   closing makes it rebind and resync. `ENOBUFS` (reported as
+//!   [`SourceRead::Overflow`](crate::SourceRead::Overflow)) is not
+//!   exercised: a socketpair never returns it;
 //! * the parser itself, on those fixtures and on random bytes
 //!   (`core/tests/route_socket.rs`);
-//! * the [`GetifaddrsEnumerator`](crate::GetifaddrsEnumerator) against the netlink enumerator in
-//!   network namespaces (`sys/tests/getifaddrs_linux.rs`), which checks the
-//!   glibc `getifaddrs` path, not the BSD one (see its module docs).
+//! * the [`GetifaddrsEnumerator`](crate::GetifaddrsEnumerator) against the
+//!   netlink enumerator in network namespaces, and a [`GetifaddrsBackend`]
+//!   with a socketpair reader under an [`Engine`](crate::Engine) inside a
+//!   namespace (`sys/tests/getifaddrs_linux.rs`): this checks the glibc
+//!   `getifaddrs` path and the sockaddr parsing of both layouts on
+//!   fixtures, not a BSD `getifaddrs` list (see its module docs);
+//! * [`route_socket_platform`]: `None` on Linux (the Darwin and FreeBSD
+//!   answers are only type-checked).
 //!
 //! Still owed on a real host: a capture of its routing socket replayed
 //! through the parser, a `getifaddrs` enumeration compared with `ifconfig`
@@ -58,8 +67,7 @@
 //! The default route (an `RTM_GET` for a probe address on the routing
 //! socket), address flags (`SIOCGIFAFLAG_IN6`), kernel-side message
 //! filtering (`ROUTE_MSGFILTER` on FreeBSD, `RO_MSGFILTER` on macOS) so
-//! that `RTM_MISS` storms never wake the process, and a
-//! [`go_silent`](crate::EventSource::go_silent) test hook for `PF_ROUTE`.
+//! that `RTM_MISS` storms never wake the process.
 
 mod backend;
 pub(crate) mod fd;

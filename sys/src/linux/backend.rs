@@ -21,7 +21,7 @@ impl EventSource for RouteSocket {
     ) -> io::Result<SourceRead> {
         Ok(match self.recv(buf)? {
             Recv::Datagram(len) => {
-                let stats = parse_events(&buf[..len], |e| out(e));
+                let stats = parse_events(&buf[..len], out);
                 *malformed += stats.malformed;
                 if stats.overruns > 0 {
                     SourceRead::Overflow

@@ -1,0 +1,963 @@
+//! The runner side: namespaces, worker processes, alternation, statistics
+//! and the results table.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use netstate_bench::measure::{fmt_ns, median, mono_ns, quantile};
+use netstate_bench::setup;
+use netstate_testkit::netns::{skip_reason, NetnsFixture};
+use rustix::process::{kill_process, Pid, Signal};
+use serde_json::{json, Value};
+
+type Res<T> = Result<T, String>;
+
+/// The libraries, in the order every round runs them.
+const LIBS: [&str; 3] = ["netstate", "netwatch", "if-watch"];
+
+/// Worker processes alive now, killed by the Ctrl-C handler.
+static WORKERS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+const USAGE: &str = "\
+usage: peers [--quick] [--only SECTIONS] [--routes N] [--storm-routes N]
+             [--overflow-changes N] [--json FILE]
+
+Runs netstate, netwatch 0.20 and if-watch 3.2 side by side in network
+namespaces it creates (needs root) and prints a Markdown table.
+
+  --quick               fewer rounds and changes (a smoke test, not for publishing)
+  --only SECTIONS       comma-separated subset of: enumeration, latency,
+                        storm, overflow, silent, memory, routes
+  --routes N            extra routes for the last enumeration scenario (1000000)
+  --storm-routes N      routes in the route-storm burst (100000)
+  --overflow-changes N  address changes while a worker is stopped (20000)
+  --json FILE           also write every raw result to FILE";
+
+#[derive(Debug)]
+struct Opts {
+    quick: bool,
+    only: Option<Vec<String>>,
+    routes: u32,
+    storm_routes: u32,
+    overflow_changes: u32,
+    json: Option<PathBuf>,
+}
+
+impl Opts {
+    fn parse(args: &[String]) -> Res<Opts> {
+        let mut o = Opts {
+            quick: false,
+            only: None,
+            routes: 1_000_000,
+            storm_routes: 100_000,
+            overflow_changes: 20_000,
+            json: None,
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
+            match a.as_str() {
+                "--quick" => o.quick = true,
+                "--only" => o.only = Some(value()?.split(',').map(str::to_owned).collect()),
+                "--routes" => o.routes = value()?.parse().map_err(|e| format!("{a}: {e}"))?,
+                "--storm-routes" => {
+                    o.storm_routes = value()?.parse().map_err(|e| format!("{a}: {e}"))?;
+                }
+                "--overflow-changes" => {
+                    o.overflow_changes = value()?.parse().map_err(|e| format!("{a}: {e}"))?;
+                }
+                "--json" => o.json = Some(PathBuf::from(value()?)),
+                "-h" | "--help" => return Err(USAGE.into()),
+                other => return Err(format!("unknown option {other:?}\n{USAGE}")),
+            }
+        }
+        Ok(o)
+    }
+
+    fn wants(&self, section: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|s| s == section))
+    }
+
+    fn rounds(&self, full: usize) -> usize {
+        if self.quick {
+            1
+        } else {
+            full
+        }
+    }
+}
+
+pub(crate) fn main(args: &[String]) -> i32 {
+    let opts = match Opts::parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    if let Some(why) = skip_reason() {
+        eprintln!("peers: cannot run: {why} (run it as root, with iproute2 installed)");
+        return 2;
+    }
+    install_interrupt_cleanup();
+    match run(&opts) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("peers: failed: {e}");
+            1
+        }
+    }
+}
+
+// ------------------------------------------------------------------ workers
+
+/// One worker process inside a namespace; killed on drop.
+struct Worker {
+    what: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    pid: i32,
+}
+
+impl Worker {
+    fn spawn(exe: &Path, ns: &NetnsFixture, args: &[String]) -> Res<Worker> {
+        let what = args.join(" ");
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns.name()])
+            .arg(exe)
+            .arg("worker")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start worker {what}: {e}"))?;
+        // `ip netns exec` enters the namespace and execs the command, so
+        // this is the worker's own pid (signals reach it directly).
+        let pid = i32::try_from(child.id()).map_err(|e| e.to_string())?;
+        lock_workers().push(pid);
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Worker {
+            what,
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            pid,
+        })
+    }
+
+    /// The worker's next JSON line, within `timeout`.
+    fn json(&mut self, timeout: Duration) -> Res<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match self.lines.recv_timeout(left) {
+                Ok(l) => l,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(format!("worker {}: no answer in {timeout:?}", self.what))
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
+                    return Err(format!("worker {} exited ({status})", self.what));
+                }
+            };
+            match serde_json::from_str::<Value>(&line) {
+                Ok(v) if v.get("error").is_some() => {
+                    return Err(format!("worker {}: {}", self.what, v["error"]))
+                }
+                Ok(v) => return Ok(v),
+                Err(_) => eprintln!("  [{}] {line}", self.what),
+            }
+        }
+    }
+
+    /// The next JSON line if one comes within `timeout`, else `None`.
+    fn try_json(&mut self, timeout: Duration) -> Res<Option<Value>> {
+        match self.json(timeout) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.contains("no answer") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn send(&mut self, cmd: &str) -> Res<()> {
+        let stdin = self.stdin.as_mut().ok_or("stdin closed")?;
+        writeln!(stdin, "{cmd}")
+            .and_then(|()| stdin.flush())
+            .map_err(|e| format!("worker {}: {e}", self.what))
+    }
+
+    /// Sends `cmd` and returns the JSON answer.
+    fn ask(&mut self, cmd: &str, timeout: Duration) -> Res<Value> {
+        self.send(cmd)?;
+        self.json(timeout)
+    }
+
+    fn signal(&self, sig: Signal) -> Res<()> {
+        let pid = Pid::from_raw(self.pid).ok_or("bad pid")?;
+        kill_process(pid, sig).map_err(|e| format!("kill {}: {e}", self.pid))
+    }
+
+    /// The process state letter from `/proc/PID/stat` (`T`: stopped).
+    fn state(&self) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        stat.rsplit_once(')')?.1.trim_start().chars().next()
+    }
+
+    /// Sends SIGSTOP and waits until the kernel reports it stopped.
+    fn stop(&self) -> Res<()> {
+        self.signal(Signal::STOP)?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.state() != Some('T') {
+            if Instant::now() > deadline {
+                return Err(format!("worker {} did not stop", self.what));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    }
+
+    /// Closes stdin (the worker then exits) and waits a little for it.
+    fn finish(mut self) {
+        self.stdin = None;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.signal(Signal::KILL);
+        }
+        let _ = self.child.wait();
+        lock_workers().retain(|&p| p != self.pid);
+    }
+}
+
+fn lock_workers() -> std::sync::MutexGuard<'static, Vec<i32>> {
+    WORKERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// On SIGINT or SIGTERM: kill the workers, delete this run's namespaces
+/// (`nst-<pid>-*`, the fixtures' names) and exit.
+fn install_interrupt_cleanup() {
+    std::thread::spawn(|| {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return;
+            };
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            eprintln!("peers: interrupted; killing workers and deleting namespaces");
+            for &pid in lock_workers().iter() {
+                if let Some(pid) = Pid::from_raw(pid) {
+                    let _ = kill_process(pid, Signal::KILL);
+                }
+            }
+            let prefix = format!("nst-{}-", std::process::id());
+            if let Ok(out) = Command::new("ip").args(["netns", "list"]).output() {
+                for line in String::from_utf8_lossy(&out.stdout).lines() {
+                    if let Some(name) = line.split_whitespace().next() {
+                        if name.starts_with(&prefix) {
+                            let _ = Command::new("ip").args(["netns", "del", name]).status();
+                        }
+                    }
+                }
+            }
+            std::process::exit(130);
+        });
+    });
+}
+
+// -------------------------------------------------------------------- table
+
+/// One cell: a number (for the ratio) and how to print it.
+#[derive(Clone, Debug)]
+struct Cell {
+    value: Option<f64>,
+    text: String,
+}
+
+impl Cell {
+    fn time(ns: Option<f64>) -> Cell {
+        Cell {
+            value: ns,
+            text: ns.map_or("–".into(), fmt_ns),
+        }
+    }
+    fn text(text: impl Into<String>) -> Cell {
+        Cell {
+            value: None,
+            text: text.into(),
+        }
+    }
+    fn num(value: f64, text: impl Into<String>) -> Cell {
+        Cell {
+            value: Some(value),
+            text: text.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Row {
+    what: String,
+    cells: [Cell; 3],
+    goal: String,
+}
+
+fn ratio(a: &Cell, b: &Cell) -> String {
+    match (a.value, b.value) {
+        (Some(a), Some(b)) if b > 0.0 && a > 0.0 => {
+            let r = a / b;
+            if r < 0.01 {
+                format!("{r:.4}")
+            } else if r < 10.0 {
+                format!("{r:.2}")
+            } else {
+                format!("{r:.0}")
+            }
+        }
+        (Some(a), Some(b)) if a == 0.0 && b > 0.0 => "0".into(),
+        _ => "–".into(),
+    }
+}
+
+fn print_table(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| measurement | netstate | netwatch 0.20 | if-watch 3.2 | netstate / netwatch | netstate / if-watch | goal (issue 7) |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        s += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            r.what,
+            r.cells[0].text,
+            r.cells[1].text,
+            r.cells[2].text,
+            ratio(&r.cells[0], &r.cells[1]),
+            ratio(&r.cells[0], &r.cells[2]),
+            r.goal
+        );
+    }
+    s
+}
+
+fn floats(v: &Value, key: &str) -> Vec<f64> {
+    v[key]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default()
+}
+
+fn progress(msg: &str) {
+    eprintln!("[{}] {msg}", clock());
+}
+
+fn clock() -> String {
+    let s = mono_ns() / 1_000_000_000;
+    format!("{:02}:{:02}", s / 60 % 60, s % 60)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+// --------------------------------------------------------------------- run
+
+struct Ctx<'a> {
+    exe: PathBuf,
+    opts: &'a Opts,
+    rows: Vec<Row>,
+    notes: Vec<String>,
+    raw: BTreeMap<String, Value>,
+}
+
+fn run(opts: &Opts) -> Res<()> {
+    let exe = std::env::current_exe().map_err(|e| format!("own path: {e}"))?;
+    let mut cx = Ctx {
+        exe,
+        opts,
+        rows: Vec::new(),
+        notes: Vec::new(),
+        raw: BTreeMap::new(),
+    };
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default();
+    let load_start = loadavg();
+    progress(&format!(
+        "{cpus} CPUs ({model}), kernel {kernel}, load {load_start}"
+    ));
+
+    let other = NetnsFixture::new().map_err(|e| e.to_string())?;
+    let small = NetnsFixture::new().map_err(|e| e.to_string())?;
+    setup::small_host(&small, &other).map_err(|e| e.to_string())?;
+    let (mut base4, mut base200) = (None, None);
+
+    if opts.wants("enumeration") {
+        base4 = Some(enumeration(&mut cx, &small, "4 interfaces", [200, 50, 50], 5)?);
+    }
+    setup::spare_link(&small, "lat0").map_err(|e| e.to_string())?;
+    if opts.wants("latency") {
+        latency(&mut cx, &small)?;
+    }
+    if opts.wants("storm") {
+        storm(&mut cx, &small)?;
+    }
+    if opts.wants("overflow") {
+        overflow(&mut cx, &small)?;
+    }
+    if opts.wants("silent") {
+        silent(&mut cx, &small)?;
+    }
+    drop(small);
+    drop(other);
+
+    if opts.wants("enumeration") || opts.wants("memory") || opts.wants("routes") {
+        progress("creating 200 veth pairs");
+        let big = NetnsFixture::new().map_err(|e| e.to_string())?;
+        setup::veth_pairs(&big, 200).map_err(|e| e.to_string())?;
+        // Let the link-local addresses finish duplicate address detection.
+        std::thread::sleep(Duration::from_secs(3));
+        if opts.wants("enumeration") {
+            base200 = Some(enumeration(
+                &mut cx,
+                &big,
+                "200 veth pairs, IPv4 + IPv6 each",
+                [50, 20, 20],
+                5,
+            )?);
+        }
+        if opts.wants("memory") {
+            memory(&mut cx, &big)?;
+        }
+        if opts.wants("routes") {
+            progress(&format!("adding {} routes", opts.routes));
+            let t = Instant::now();
+            setup::routes(&big, "bv0a", opts.routes).map_err(|e| e.to_string())?;
+            cx.notes.push(format!(
+                "{} routes loaded with `ip -batch` in {:.1} s.",
+                opts.routes,
+                t.elapsed().as_secs_f64()
+            ));
+            let label = format!("200 veth pairs + {} routes", opts.routes);
+            let with = enumeration(&mut cx, &big, &label, [50, 3, 10], 3)?;
+            if let Some(base) = base200 {
+                let cells = [0, 1, 2].map(|i| match (with[i], base[i]) {
+                    (Some(w), Some(b)) => Cell::num(w / b, format!("{:.2}x", w / b)),
+                    _ => Cell::text("–"),
+                });
+                cx.rows.push(Row {
+                    what: format!("enumeration growth: {} routes / none", opts.routes),
+                    cells,
+                    goal: "netstate flat (≈1x)".into(),
+                });
+            }
+        }
+    }
+    let _ = base4;
+
+    let load_end = loadavg();
+    let table = print_table(&cx.rows);
+    println!("\n{table}");
+    println!(
+        "machine: {cpus} CPUs ({model}), kernel {kernel}; load average at start {load_start}, at end {load_end}"
+    );
+    for n in &cx.notes {
+        println!("- {n}");
+    }
+    if let Some(path) = &opts.json {
+        let doc = json!({
+            "machine": { "cpus": cpus, "model": model, "kernel": kernel,
+                         "load_start": load_start, "load_end": load_end },
+            "table": table, "notes": cx.notes, "raw": cx.raw,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap_or_default())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+// -------------------------------------------------------------- enumeration
+
+/// One full read of the interface state, `rounds` rounds of one worker per
+/// library (each doing `reads[i]` timed reads); returns the medians.
+fn enumeration(
+    cx: &mut Ctx<'_>,
+    ns: &NetnsFixture,
+    label: &str,
+    reads: [u32; 3],
+    rounds: usize,
+) -> Res<[Option<f64>; 3]> {
+    progress(&format!("enumeration: {label}"));
+    let rounds = cx.opts.rounds(rounds);
+    let mut times: [Vec<f64>; 3] = Default::default();
+    let mut reused = Vec::new();
+    let mut sizes = [(0, 0); 3];
+    for _ in 0..rounds {
+        for (i, lib) in LIBS.iter().enumerate() {
+            let mut w = Worker::spawn(
+                &cx.exe,
+                ns,
+                &[
+                    "enumerate".into(),
+                    (*lib).into(),
+                    format!("reads={}", reads[i]),
+                ],
+            )?;
+            let v = w.json(Duration::from_secs(600))?;
+            w.finish();
+            times[i].extend(floats(&v, "times_ns"));
+            reused.extend(floats(&v, "reused_ns"));
+            sizes[i] = (
+                v["interfaces"].as_u64().unwrap_or(0),
+                v["addrs"].as_u64().unwrap_or(0),
+            );
+        }
+    }
+    let med = [0, 1, 2].map(|i| median(&times[i]));
+    cx.rows.push(Row {
+        what: format!("enumeration, {label} (median)"),
+        cells: [0, 1, 2].map(|i| Cell::time(med[i])),
+        goal: if label.starts_with("200 veth") {
+            "≥ 20x faster than netwatch (ratio ≤ 0.05)".into()
+        } else {
+            String::new()
+        },
+    });
+    cx.notes.push(format!(
+        "enumeration, {label}: p90 netstate {} / netwatch {} / if-watch {}; netstate with one \
+         enumerator kept open: median {}; seen: netstate {} interfaces {} addresses, \
+         netwatch {} interfaces {} addresses, if-watch {} addresses; {} samples per library.",
+        fmt_ns(quantile(&times[0], 0.9).unwrap_or(0.0)),
+        fmt_ns(quantile(&times[1], 0.9).unwrap_or(0.0)),
+        fmt_ns(quantile(&times[2], 0.9).unwrap_or(0.0)),
+        fmt_ns(median(&reused).unwrap_or(0.0)),
+        sizes[0].0,
+        sizes[0].1,
+        sizes[1].0,
+        sizes[1].1,
+        sizes[2].1,
+        times[0].len(),
+    ));
+    cx.raw.insert(
+        format!("enumeration {label}"),
+        json!({ "times_ns": times, "netstate_reused_ns": reused }),
+    );
+    Ok(med)
+}
+
+// ------------------------------------------------------------------ latency
+
+fn latency(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
+    progress("change latency");
+    let rounds = cx.opts.rounds(2);
+    let per_worker = if cx.opts.quick { 10 } else { 30 };
+    // (label, library, debounce, quiet time before each change)
+    let configs: [(&str, &str, Option<u64>, u64); 4] = [
+        ("netstate debounce 0", "netstate", Some(0), 50),
+        ("netstate default", "netstate", None, 300),
+        ("netwatch", "netwatch", None, 300),
+        ("if-watch", "if-watch", None, 50),
+    ];
+    let mut lat: [Vec<f64>; 4] = Default::default();
+    let mut missed = [0u64; 4];
+    for _ in 0..rounds {
+        for (i, (_, lib, debounce, gap)) in configs.iter().enumerate() {
+            let _ = ns.ip(&["addr", "del", "10.123.0.1/32", "dev", "lat0"]);
+            let mut args = vec![
+                "latency".to_owned(),
+                (*lib).to_owned(),
+                "dev=lat0".into(),
+                "addr=10.123.0.1".into(),
+                format!("count={per_worker}"),
+                format!("gap_ms={gap}"),
+            ];
+            if let Some(d) = debounce {
+                args.push(format!("debounce_ms={d}"));
+            }
+            let mut w = Worker::spawn(&cx.exe, ns, &args)?;
+            let v = w.json(Duration::from_secs(300))?;
+            w.finish();
+            lat[i].extend(floats(&v, "lat_ns"));
+            missed[i] += v["missed"].as_u64().unwrap_or(0);
+        }
+    }
+    let med = |i: usize| median(&lat[i]);
+    let p99 = |i: usize| quantile(&lat[i], 0.99);
+    for (n, label) in [(0, "debounce 0"), (1, "default 250 ms debounce")] {
+        cx.rows.push(Row {
+            what: format!("change latency, median (netstate {label})"),
+            cells: [Cell::time(med(n)), Cell::time(med(2)), Cell::time(med(3))],
+            goal: String::new(),
+        });
+        cx.rows.push(Row {
+            what: format!("change latency, p99 (netstate {label})"),
+            cells: [Cell::time(p99(n)), Cell::time(p99(2)), Cell::time(p99(3))],
+            goal: if n == 0 {
+                "< 1 ms at p99 with debounce 0".into()
+            } else {
+                String::new()
+            },
+        });
+    }
+    cx.notes.push(format!(
+        "change latency: {} changes per configuration ({}), none reported within 5 s: {:?} \
+         (netstate d0, netstate default, netwatch, if-watch).",
+        lat[0].len(),
+        configs.map(|c| c.0).join(", "),
+        missed
+    ));
+    cx.raw.insert("latency".into(), json!({ "lat_ns": lat, "missed": missed }));
+    Ok(())
+}
+
+// -------------------------------------------------------------------- storm
+
+fn storm(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
+    let count = cx.opts.storm_routes;
+    progress(&format!("route storm: {count} routes"));
+    let rounds = cx.opts.rounds(3);
+    let mut frac: [Vec<f64>; 3] = Default::default();
+    let mut enums: [Vec<f64>; 3] = Default::default();
+    let mut updates: [Vec<f64>; 3] = Default::default();
+    let mut walls = Vec::new();
+    let mut raw = Vec::new();
+    let mut run = 0;
+    for _ in 0..rounds {
+        for (i, lib) in LIBS.iter().enumerate() {
+            run += 1;
+            let dev = format!("st{run}");
+            setup::spare_link(ns, &dev).map_err(|e| e.to_string())?;
+            let mut w = Worker::spawn(&cx.exe, ns, &["storm".into(), (*lib).into()])?;
+            w.json(Duration::from_secs(60))?;
+            std::thread::sleep(Duration::from_secs(1));
+            let t = Duration::from_secs(10);
+            let s_a = w.ask("sample", t)?;
+            let s0 = w.ask("sample", t)?;
+            let per_sample = s0["syscr"].as_f64().unwrap_or(0.0) - s_a["syscr"].as_f64().unwrap_or(0.0);
+            let t_start = mono_ns();
+            ns.ip_batch(&setup::route_lines(&dev, 0, count))
+                .map_err(|e| e.to_string())?;
+            let t_end = mono_ns();
+            let wall = (t_end - t_start) as f64;
+            // Until the worker is idle again: at least 3 s after the burst
+            // (netstate's maximum debounce wait is 2 s), then until it used
+            // less than 2 ms of CPU in 500 ms, at most 20 s.
+            let mut samples = 0.0;
+            let mut prev = s0.clone();
+            let s1 = loop {
+                std::thread::sleep(Duration::from_millis(500));
+                let s = w.ask("sample", t)?;
+                samples += 1.0;
+                let d = s["cpu_ns"].as_f64().unwrap_or(0.0) - prev["cpu_ns"].as_f64().unwrap_or(0.0);
+                let since = mono_ns().saturating_sub(t_end);
+                if (since >= 3_000_000_000 && d < 2e6) || since > 20_000_000_000 {
+                    break s;
+                }
+                prev = s;
+            };
+            let cpu = s1["cpu_ns"].as_f64().unwrap_or(0.0) - s0["cpu_ns"].as_f64().unwrap_or(0.0);
+            let ticks = s1["cpu_ticks"].as_f64().unwrap_or(0.0) - s0["cpu_ticks"].as_f64().unwrap_or(0.0);
+            let upd = s1["updates"].as_f64().unwrap_or(0.0) - s0["updates"].as_f64().unwrap_or(0.0);
+            let en = match *lib {
+                "netstate" => s1["enumerations"].as_f64().unwrap_or(0.0)
+                    - s0["enumerations"].as_f64().unwrap_or(0.0),
+                "netwatch" => {
+                    let reads = s1["syscr"].as_f64().unwrap_or(0.0)
+                        - s0["syscr"].as_f64().unwrap_or(0.0)
+                        - samples * per_sample;
+                    let cal = w.ask("calibrate", Duration::from_secs(60))?;
+                    let k = cal["syscr_per_netwatch_read"].as_f64().unwrap_or(0.0);
+                    if k > 0.0 {
+                        (reads / k * 10.0).round() / 10.0
+                    } else {
+                        f64::NAN
+                    }
+                }
+                _ => 0.0,
+            };
+            w.send("quit")?;
+            w.finish();
+            let _ = ns.ip(&["link", "del", &dev]);
+            frac[i].push(cpu / wall);
+            enums[i].push(en);
+            updates[i].push(upd);
+            walls.push(wall);
+            raw.push(json!({
+                "lib": lib, "wall_ns": wall, "cpu_ns": cpu, "cpu_ticks": ticks,
+                "enumerations": en, "updates": upd,
+                "drops": s1["netlink_drops"], "overflows": s1["overflows"],
+            }));
+        }
+    }
+    cx.rows.push(Row {
+        what: format!("route storm ({count} routes): CPU time / burst wall time (median)"),
+        cells: [0, 1, 2].map(|i| {
+            let m = median(&frac[i]).unwrap_or(f64::NAN);
+            Cell::num(m, format!("{:.2} %", m * 100.0))
+        }),
+        goal: "< 2 %".into(),
+    });
+    let enum_text = |i: usize| -> Cell {
+        let m = median(&enums[i]).unwrap_or(f64::NAN);
+        match i {
+            0 => Cell::num(m, format!("{m:.0}")),
+            1 => Cell::num(m, format!("≈ {m:.1} (from read syscalls)")),
+            _ => Cell::num(m, "0 (never enumerates)"),
+        }
+    };
+    cx.rows.push(Row {
+        what: "route storm: enumerations run (median)".into(),
+        cells: [enum_text(0), enum_text(1), enum_text(2)],
+        goal: "≤ 2".into(),
+    });
+    cx.notes.push(format!(
+        "route storm: burst wall time median {} ({} runs); state updates observed (median): \
+         netstate {}, netwatch {}, if-watch {}.",
+        fmt_ns(median(&walls).unwrap_or(0.0)),
+        walls.len(),
+        median(&updates[0]).unwrap_or(0.0),
+        median(&updates[1]).unwrap_or(0.0),
+        median(&updates[2]).unwrap_or(0.0),
+    ));
+    cx.raw.insert("storm".into(), Value::Array(raw));
+    Ok(())
+}
+
+// ----------------------------------------------------------------- overflow
+
+fn overflow(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
+    let changes = cx.opts.overflow_changes;
+    progress(&format!("overflow recovery: {changes} changes while stopped"));
+    let rounds = cx.opts.rounds(3);
+    let mut times: [Vec<f64>; 3] = Default::default();
+    let mut never = [0usize; 3];
+    let mut raw = Vec::new();
+    let mut run = 0u32;
+    for _ in 0..rounds {
+        for (i, lib) in LIBS.iter().enumerate() {
+            run += 1;
+            let dev = format!("ov{run}");
+            setup::spare_link(ns, &dev).map_err(|e| e.to_string())?;
+            let marker = format!("10.78.{}.{}", run / 256, run % 256);
+            let mut w = Worker::spawn(
+                &cx.exe,
+                ns,
+                &["overflow".into(), (*lib).into(), format!("marker={marker}")],
+            )?;
+            let ready = w.json(Duration::from_secs(60))?;
+            std::thread::sleep(Duration::from_millis(500));
+            let mut batch = String::with_capacity(changes as usize * 40);
+            for k in 0..changes / 2 {
+                let a = format!("10.77.{}.{}/32", k / 256 % 256, k % 256);
+                batch += &format!("addr add {a} dev {dev}\naddr del {a} dev {dev}\n");
+            }
+            batch += &format!("addr add {marker}/32 dev {dev}\n");
+            w.stop()?;
+            ns.ip_batch(&batch).map_err(|e| e.to_string())?;
+            let t_cont = mono_ns();
+            w.signal(Signal::CONT)?;
+            let converged = w.try_json(Duration::from_secs(10))?;
+            let rec = converged
+                .as_ref()
+                .and_then(|v| v["converged_ns"].as_u64())
+                .map(|t| t.saturating_sub(t_cont) as f64);
+            let fin = w.ask("quit", Duration::from_secs(30))?;
+            w.finish();
+            let _ = ns.ip(&["link", "del", &dev]);
+            match rec {
+                Some(t) => times[i].push(t),
+                None => never[i] += 1,
+            }
+            raw.push(json!({ "lib": lib, "ready": ready, "recovery_ns": rec, "final": fin }));
+        }
+    }
+    let cell = |i: usize| -> Cell {
+        if never[i] > 0 && times[i].is_empty() {
+            Cell::text(format!("never (in {} of {} runs)", never[i], never[i]))
+        } else if never[i] > 0 {
+            Cell::text(format!(
+                "{} ({} of {} runs never)",
+                fmt_ns(median(&times[i]).unwrap_or(0.0)),
+                never[i],
+                never[i] + times[i].len()
+            ))
+        } else {
+            Cell::time(median(&times[i]))
+        }
+    };
+    cx.rows.push(Row {
+        what: format!("overflow recovery ({changes} changes while stopped), median"),
+        cells: [cell(0), cell(1), cell(2)],
+        goal: "< 200 ms".into(),
+    });
+    let drops: Vec<String> = raw
+        .iter()
+        .map(|r| format!("{} {}", r["lib"].as_str().unwrap_or(""), r["final"]["netlink_drops"]))
+        .collect();
+    cx.notes.push(format!(
+        "overflow: messages the kernel dropped on each monitor's socket (from /proc/net/netlink): {}.",
+        drops.join(", ")
+    ));
+    cx.raw.insert("overflow".into(), Value::Array(raw));
+    Ok(())
+}
+
+// ------------------------------------------------------------------- silent
+
+fn silent(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
+    progress("silent socket (up to 30 s per run)");
+    let rounds = cx.opts.rounds(1);
+    let timeout_s = 30;
+    // (label, library, method)
+    let configs: [(&str, &str, &str); 4] = [
+        ("netstate go_silent hook", "netstate", "hook"),
+        ("netstate groups dropped", "netstate", "drop"),
+        ("netwatch groups dropped", "netwatch", "drop"),
+        ("if-watch groups dropped", "if-watch", "drop"),
+    ];
+    let mut res: [Vec<Option<f64>>; 4] = Default::default();
+    let mut raw = Vec::new();
+    let mut run = 0u32;
+    for _ in 0..rounds {
+        for (i, (_, lib, method)) in configs.iter().enumerate() {
+            run += 1;
+            let addr = format!("10.124.{}.{}", run / 256, run % 256);
+            let mut w = Worker::spawn(
+                &cx.exe,
+                ns,
+                &[
+                    "silent".into(),
+                    (*lib).into(),
+                    format!("method={method}"),
+                    "dev=lat0".into(),
+                    format!("addr={addr}"),
+                    format!("timeout_s={timeout_s}"),
+                ],
+            )?;
+            let v = w.json(Duration::from_secs(timeout_s + 30))?;
+            w.finish();
+            let _ = ns.ip(&["addr", "del", &format!("{addr}/32"), "dev", "lat0"]);
+            res[i].push(v["lat_ns"].as_f64());
+            raw.push(json!({ "config": configs[i].0, "result": v }));
+        }
+    }
+    let cell = |i: usize| -> Cell {
+        let ok: Vec<f64> = res[i].iter().flatten().copied().collect();
+        let never = res[i].len() - ok.len();
+        if ok.is_empty() {
+            Cell::text(format!("never (> {timeout_s} s)"))
+        } else if never > 0 {
+            Cell::text(format!(
+                "{} ({never} of {} never)",
+                fmt_ns(median(&ok).unwrap_or(0.0)),
+                res[i].len()
+            ))
+        } else {
+            Cell::time(median(&ok))
+        }
+    };
+    cx.rows.push(Row {
+        what: "silent socket: change reported after (netstate: go_silent hook)".into(),
+        cells: [cell(0), cell(2), cell(3)],
+        goal: "within one reconcile interval (15 s)".into(),
+    });
+    cx.rows.push(Row {
+        what: "silent socket: change reported after (every library: multicast groups dropped)"
+            .into(),
+        cells: [cell(1), cell(2), cell(3)],
+        goal: "within one reconcile interval (15 s)".into(),
+    });
+    cx.raw.insert("silent".into(), Value::Array(raw));
+    Ok(())
+}
+
+// ------------------------------------------------------------------- memory
+
+fn memory(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
+    progress("resident memory");
+    let rounds = cx.opts.rounds(3);
+    let libs = ["none", "netstate", "netwatch", "if-watch"];
+    let mut rss: [Vec<f64>; 4] = Default::default();
+    for _ in 0..rounds {
+        for (i, lib) in libs.iter().enumerate() {
+            let mut w = Worker::spawn(&cx.exe, ns, &["memory".into(), (*lib).into()])?;
+            let v = w.json(Duration::from_secs(120))?;
+            w.finish();
+            if let Some(k) = v["rss_kib"].as_f64() {
+                rss[i].push(k);
+            }
+        }
+    }
+    let base = median(&rss[0]).unwrap_or(0.0);
+    let cell = |i: usize| {
+        let m = median(&rss[i + 1]).unwrap_or(f64::NAN);
+        Cell::num(
+            m,
+            format!("{:.1} MiB (+{:.1})", m / 1024.0, (m - base) / 1024.0),
+        )
+    };
+    cx.rows.push(Row {
+        what: "resident memory (VmRSS), 200 veth pairs; (+ above the same process without a monitor)".into(),
+        cells: [cell(0), cell(1), cell(2)],
+        goal: "< 4 MiB".into(),
+    });
+    cx.notes.push(format!(
+        "memory: the same worker process without any monitor (tokio runtime, same binary) \
+         has {:.1} MiB resident.",
+        base / 1024.0
+    ));
+    cx.raw.insert("memory_kib".into(), json!(rss));
+    Ok(())
+}

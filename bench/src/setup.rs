@@ -1,0 +1,99 @@
+//! Network-namespace scenarios shared by the benchmark binaries: a small
+//! host (4 interfaces), 200 veth pairs each holding an IPv4 and an IPv6
+//! address, and a million extra routes. Everything happens inside
+//! namespaces the caller owns ([`NetnsFixture`], deleted on drop), with
+//! addresses from documentation and private ranges only.
+
+use netstate_testkit::netns::{FixtureError, NetnsFixture};
+
+/// The "4 interfaces" scenario: `lo`, a veth pair `eth0`/`eth1` (with
+/// `10.0.0.2/24` on `eth0` and a default route via `10.0.0.1`) and `wlan0`,
+/// whose peer lives in `other` (so it is a 4th interface here, as on a
+/// laptop with a wired and a wireless link).
+///
+/// # Errors
+/// The first `ip` command that failed.
+pub fn small_host(ns: &NetnsFixture, other: &NetnsFixture) -> Result<(), FixtureError> {
+    ns.add_veth("eth0", "eth1")?;
+    ns.ip(&[
+        "link", "add", "wlan0", "type", "veth", "peer", "name", "wlan0p", "netns",
+        other.name(),
+    ])?;
+    ns.ip(&["link", "set", "wlan0", "up"])?;
+    ns.ip(&["addr", "add", "10.0.0.2/24", "dev", "eth0"])?;
+    ns.ip(&["route", "add", "default", "via", "10.0.0.1"])?;
+    Ok(())
+}
+
+/// Adds `pairs` veth pairs `bv{i}a`/`bv{i}b`, both up, with
+/// `10.{20+i/256}.{i%256}.1/24` and `2001:db8:{i:x}::1/64` (no duplicate
+/// address detection) on the `a` side; then a default route via
+/// `10.20.0.2` when `pairs > 0`.
+///
+/// # Errors
+/// The `ip -batch` failure.
+pub fn veth_pairs(ns: &NetnsFixture, pairs: u32) -> Result<(), FixtureError> {
+    let mut batch = String::new();
+    for i in 0..pairs {
+        batch += &format!(
+            "link add bv{i}a type veth peer name bv{i}b\nlink set bv{i}a up\nlink set bv{i}b up\n\
+             addr add 10.{}.{}.1/24 dev bv{i}a\naddr add 2001:db8:{i:x}::1/64 dev bv{i}a nodad\n",
+            20 + i / 256,
+            i % 256
+        );
+    }
+    if pairs > 0 {
+        batch += "route add default via 10.20.0.2\n";
+    }
+    ns.ip_batch(&batch)
+}
+
+/// The `ip -batch` lines adding `count` IPv4 host routes
+/// `100.{64+..}.x.y/32` through `dev`, starting at route number `first`.
+#[must_use]
+pub fn route_lines(dev: &str, first: u32, count: u32) -> String {
+    let mut s = String::with_capacity(count as usize * 40);
+    for i in first..first + count {
+        s += &format!(
+            "route add 100.{}.{}.{}/32 dev {dev}\n",
+            64 + i / 65536 % 64,
+            i / 256 % 256,
+            i % 256
+        );
+    }
+    s
+}
+
+/// Adds `count` routes through `dev` (see [`route_lines`]), in `ip -batch`
+/// chunks of 100,000 so no single input grows too large.
+///
+/// # Errors
+/// The first `ip -batch` failure.
+pub fn routes(ns: &NetnsFixture, dev: &str, count: u32) -> Result<(), FixtureError> {
+    let mut first = 0;
+    while first < count {
+        let n = (count - first).min(100_000);
+        ns.ip_batch(&route_lines(dev, first, n))?;
+        first += n;
+    }
+    Ok(())
+}
+
+/// Adds an interface `name` for a benchmark to change, up: one end of a
+/// veth pair whose other end is `{name}p` (kernels built without the
+/// `dummy` driver have veth). Neither end gets an IPv6 link-local address
+/// (`addrgenmode none`), so no duplicate address detection changes the
+/// state after the link is up. Deleting `name` deletes both, with every
+/// address and route on them.
+///
+/// # Errors
+/// The first `ip` command that failed.
+pub fn spare_link(ns: &NetnsFixture, name: &str) -> Result<(), FixtureError> {
+    let peer = format!("{name}p");
+    ns.ip(&["link", "add", name, "type", "veth", "peer", "name", &peer])?;
+    for dev in [name, peer.as_str()] {
+        ns.ip(&["link", "set", dev, "addrgenmode", "none"])?;
+        ns.ip(&["link", "set", dev, "up"])?;
+    }
+    Ok(())
+}
