@@ -482,6 +482,12 @@ impl Engine {
                     self.reconciler.handle_input(now, input);
                 }
                 Action::Publish(change) => {
+                    // The counters that led to a change are visible no later
+                    // than the change itself.
+                    *lock(&self.shared.stats) = MonitorStats {
+                        core: self.reconciler.stats(),
+                        ..self.stats
+                    };
                     *lock(&self.shared.state) = change.new.clone();
                     self.shared.generation.store(change.seq, Ordering::SeqCst);
                     self.shared.fanout.publish(&change);

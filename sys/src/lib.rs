@@ -47,17 +47,17 @@ mod getifaddrs;
 #[cfg(target_os = "linux")]
 mod linux;
 
+#[cfg(unix)]
+pub use bsd::{route_socket_platform, GetifaddrsBackend, RouteSocketReader};
 pub use clock::sleep_clock;
 pub use engine::{
     Backend, Engine, EventSource, Hooks, MonitorStats, Recorded, Recorder, Shared, SourceRead,
     Woken,
 };
-#[cfg(target_os = "linux")]
-pub use linux::*;
-#[cfg(unix)]
-pub use bsd::{route_socket_platform, GetifaddrsBackend, RouteSocketReader};
 #[cfg(unix)]
 pub use getifaddrs::{GetifaddrsEnumerator, GetifaddrsError};
+#[cfg(target_os = "linux")]
+pub use linux::*;
 
 /// The backend for this operating system, in the caller's network
 /// namespace: netlink on Linux; `getifaddrs` with a `PF_ROUTE` socket on

@@ -12,7 +12,8 @@ const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/traces");
 fn the_recorded_trace_replays_to_what_was_published_live() {
     let trace = Trace::load(format!("{DIR}/netns-watch-recorded.jsonl")).expect("the trace loads");
     let replay = trace.replay().expect("the trace replays");
-    let expected = std::fs::read_to_string(format!("{DIR}/netns-watch-recorded.expected.jsonl")).expect("expected output");
+    let expected = std::fs::read_to_string(format!("{DIR}/netns-watch-recorded.expected.jsonl"))
+        .expect("expected output");
     let replayed: Vec<String> = replay
         .publications
         .iter()

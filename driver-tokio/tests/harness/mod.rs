@@ -80,4 +80,3 @@ impl DriverHarness for Tokio {
         drop(m.rt);
     }
 }
-
