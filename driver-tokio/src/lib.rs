@@ -40,7 +40,6 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
-use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Instant;
@@ -55,39 +54,8 @@ use tokio::task::JoinHandle;
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
 pub use netstate_sys::MonitorStats;
 
-/// Why a monitor could not start.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Error {
-    /// The route socket or the enumerator could not be opened (no
-    /// permission to open a netlink socket, the namespace is gone, an
-    /// unsupported system).
-    Open(io::Error),
-    /// The first enumeration failed; the text says why.
-    FirstEnumeration(String),
-    /// The monitor's task ended before it was ready (the runtime is
-    /// shutting down).
-    Stopped,
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Open(e) => write!(f, "cannot open the route monitor: {e}"),
-            Error::FirstEnumeration(e) => write!(f, "cannot read the network state: {e}"),
-            Error::Stopped => f.write_str("the monitor stopped before it was ready"),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Open(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// Why a monitor could not start (shared by every netstate driver).
+pub use netstate_sys::StartError as Error;
 
 /// Starts a [`Monitor`] with options beyond the configuration.
 pub struct Builder {

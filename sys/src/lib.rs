@@ -42,6 +42,7 @@
 mod bsd;
 mod clock;
 mod engine;
+mod error;
 #[cfg(unix)]
 mod getifaddrs;
 #[cfg(target_os = "linux")]
@@ -50,6 +51,7 @@ mod linux;
 #[cfg(unix)]
 pub use bsd::{route_socket_platform, GetifaddrsBackend, RouteSocketReader};
 pub use clock::sleep_clock;
+pub use error::StartError;
 pub use engine::{
     Backend, Engine, EventSource, Hooks, MonitorStats, Recorded, Recorder, Shared, SourceRead,
     Woken,
