@@ -37,6 +37,11 @@ pub const DEFAULT_BACKOFF: Backoff = Backoff {
 /// The default time an enumeration may take before it is given up: 10 s.
 pub const DEFAULT_ENUMERATION_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// 1.5 x `d`, saturating at `Duration::MAX` (a huge interval must not panic).
+fn one_and_a_half(d: Duration) -> Duration {
+    d.saturating_add(d / 2)
+}
+
 /// How a [`Reconciler`](crate::Reconciler) paces itself. Build one with
 /// [`Config::builder`]; [`Config::default`] gives the documented defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +62,7 @@ impl Default for Config {
             debounce: DEFAULT_DEBOUNCE,
             max_wait: DEFAULT_MAX_WAIT,
             reconcile: Some(DEFAULT_RECONCILE),
-            jump_threshold: DEFAULT_RECONCILE.mul_f64(1.5),
+            jump_threshold: one_and_a_half(DEFAULT_RECONCILE),
             rebind_backoff: DEFAULT_BACKOFF,
             retry_backoff: DEFAULT_BACKOFF,
             enumeration_timeout: DEFAULT_ENUMERATION_TIMEOUT,
@@ -259,7 +264,7 @@ impl ConfigBuilder {
             max_wait: self.max_wait.unwrap_or(d.max_wait),
             jump_threshold: self
                 .jump_threshold
-                .unwrap_or_else(|| reconcile.unwrap_or(DEFAULT_RECONCILE).mul_f64(1.5)),
+                .unwrap_or_else(|| one_and_a_half(reconcile.unwrap_or(DEFAULT_RECONCILE))),
             reconcile,
             rebind_backoff: self.rebind_backoff.unwrap_or(d.rebind_backoff),
             retry_backoff: self.retry_backoff.unwrap_or(d.retry_backoff),

@@ -120,19 +120,20 @@ fn a_datagram_of_minimal_messages_frames_at_most_one_per_header() {
 #[test]
 fn message_lengths_past_the_end_stop_the_walk() {
     let good = addr_msg(RTM_NEWADDR, AF_INET, 24, 0, 3, &[10, 0, 0, 1], None);
-    for claimed in [
-        good.len() as u32 + 1,
-        0xFFFF,
-        0x1_0000,
-        0x7FFF_FFFF,
-        0xFFFF_FFFF,
+    // (claimed length, bytes of filler after the lying message): the claim
+    // always runs past the end of the datagram.
+    for (claimed, filler) in [
+        (good.len() as u32 + 1, 0),
+        (0xFFFF, 0),
+        (0x1_0000, DATAGRAM - 2 * good.len()),
+        (0x7FFF_FFFF, DATAGRAM - 2 * good.len()),
+        (0xFFFF_FFFF, DATAGRAM - 2 * good.len()),
     ] {
         let mut bad = good.clone();
         bad[..4].copy_from_slice(&claimed.to_ne_bytes());
-        // After a good message, padded with 64 KiB that must not be read.
         let mut d = good.clone();
         d.extend(&bad);
-        d.resize(DATAGRAM, 0xAB);
+        d.resize(d.len() + filler, 0xAB);
         let (evs, stats) = events(&d);
         assert_eq!(evs.len(), 1, "claimed {claimed:#x}");
         assert_eq!(

@@ -32,12 +32,12 @@ use proptest::prelude::*;
 
 use checks::{check_dump_chunks, check_netlink_events, check_route_socket, DumpChunk};
 use reconciler_model::{
-    AddrSpec, ConfigSpec, Dur, IdChoice, IfaceSpec, Op, Outcome, RouteSpec, RouteSpec2, SleepStep,
+    AddrSpec, ConfigSpec, Dur, HintSpec, IdChoice, IfaceSpec, Op, Outcome, RouteSpec, SleepStep,
     SnapshotSpec,
 };
 
 /// Cases per property when `PROPTEST_CASES` is not set.
-const DEFAULT_CASES: u32 = 128;
+const DEFAULT_CASES: u32 = 256;
 
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
@@ -396,7 +396,7 @@ fn snapshot_spec() -> impl Strategy<Value = SnapshotSpec> {
         .prop_map(|(ifaces, v4, v6)| SnapshotSpec { ifaces, v4, v6 })
 }
 
-fn route_spec() -> impl Strategy<Value = RouteSpec2> {
+fn hint_spec() -> impl Strategy<Value = HintSpec> {
     (
         any::<u8>(),
         any::<u8>(),
@@ -405,7 +405,7 @@ fn route_spec() -> impl Strategy<Value = RouteSpec2> {
         prop::option::of(any::<u8>()),
         prop::option::of(prop_oneof![0u8..3, any::<u8>()]),
     )
-        .prop_map(|(kind, family, index, name, table, prefix)| RouteSpec2 {
+        .prop_map(|(kind, family, index, name, table, prefix)| HintSpec {
             kind,
             family,
             index,
@@ -440,7 +440,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (delta, any::<bool>()).prop_map(|(delta_ms, run_timers)| Op::Clock { delta_ms, run_timers }),
         5 => Just(Op::ToDeadline),
         1 => Just(Op::Timeout),
-        4 => route_spec().prop_map(Op::Route),
+        4 => hint_spec().prop_map(Op::Route),
         2 => sleep.prop_map(Op::SleepClock),
         6 => (id, outcome).prop_map(|(id, outcome)| Op::Enumerated { id, outcome }),
         1 => Just(Op::Overflow),

@@ -1,10 +1,12 @@
 //! A driver-shaped harness that feeds the [`Reconciler`] one operation at a
 //! time and checks its invariants after every step.
 //!
-//! Shared, unchanged, by the `reconciler` fuzz target (through this crate,
-//! where the operation types derive `arbitrary::Arbitrary`) and by the
-//! proptest in `core/tests/never_panic.rs` (through `#[path]`), so both check
-//! exactly the same rules.
+//! Shared, unchanged, by the `reconciler` fuzz target (through this crate)
+//! and by the proptest in `core/tests/never_panic.rs` (through `#[path]`), so
+//! both check exactly the same rules. The operation types derive
+//! `arbitrary::Arbitrary` when built into the fuzz crate; the test crates
+//! that include this file are built with `cfg(test)` and have no `arbitrary`
+//! dependency, hence `cfg_attr(not(test), …)`.
 //!
 //! The operations are plain data with small fields: a name, an address or an
 //! interface index is an index into a short pool, so generated snapshots
@@ -15,10 +17,12 @@
 //! * Time: after any call into the Reconciler at `now`, nothing expired
 //!   remains: `poll_timeout()` is `None` or later than `now`, and no later
 //!   than `now` plus the longest configured delay. With a reconcile interval
-//!   it is never `None`: the monitor cannot go quiet forever.
+//!   it is never `None` (unless a configured delay is too long to be an
+//!   `Instant`, which means "never"): the monitor cannot go quiet forever.
 //! * A call that can change nothing (a stale or unknown enumeration id, a
 //!   second `handle_timeout` at the same instant, a sleep-clock sample that
-//!   steps backwards, a hint the filter rules out) while no timer is due
+//!   steps backwards or is no jump, a hint the filter rules out) while no
+//!   timer is due
 //!   yields no action and leaves `poll_timeout()` unchanged.
 //! * Enumerations: ids are new and increasing; a second `Enumerate` while
 //!   one is unanswered only after the first's enumeration timeout; an urgent
@@ -34,8 +38,7 @@
 //! * Rebinds: `RebindMonitor` only after a socket error or close, and never
 //!   a second one before the first is answered.
 //! * Counters: `Stats` agree with what was fed and what came out.
-//! * Bounded work: at most a handful of actions per step.
-#![allow(unexpected_cfgs)] // `feature = "arbitrary"` exists only in the fuzz crate.
+//! * Bounded work: at most [`MAX_ACTIONS_PER_STEP`] actions per step.
 #![allow(dead_code)] // Each user needs only part of it.
 
 use std::sync::Arc;
@@ -75,7 +78,7 @@ const MAX_MS: u64 = 1 << 42;
 
 /// A duration in a configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
 pub enum Dur {
     /// Milliseconds.
     Millis(u16),
@@ -100,7 +103,7 @@ impl Dur {
 /// A configuration, passed to the builder as is; one the builder refuses is
 /// replaced by the default.
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
 pub struct ConfigSpec {
     pub debounce: Dur,
     pub max_wait: Dur,
@@ -164,15 +167,6 @@ impl ConfigSpec {
             .filter(filter);
         if let Some(j) = self.jump_threshold {
             b = b.jump_threshold(j.get());
-        } else if let Some(r) = self.reconcile.map(Dur::get) {
-            // `ConfigBuilder::build` derives the default threshold as
-            // `reconcile.mul_f64(1.5)`, which panics for an interval above
-            // `Duration::MAX / 1.5` (found by this fuzzer; see
-            // `core/tests/fuzz_regressions.rs`). Until `config.rs` is fixed,
-            // such a case names its threshold.
-            if r.checked_mul(2).is_none() {
-                b = b.jump_threshold(r);
-            }
         }
         b.build().unwrap_or_default()
     }
@@ -180,7 +174,7 @@ impl ConfigSpec {
 
 /// One address of a generated interface.
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
 pub struct AddrSpec {
     /// Index into [`ADDRS`].
     pub addr: u8,
@@ -191,7 +185,7 @@ pub struct AddrSpec {
 
 /// One generated interface.
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
 pub struct IfaceSpec {
     /// 1 to 6: collisions make `Snapshot::new` refuse some.
     pub index: u8,
@@ -206,7 +200,7 @@ pub struct IfaceSpec {
 
 /// A default route of a generated snapshot.
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
 pub struct RouteSpec {
     /// 1 to 6.
     pub index: u8,
@@ -216,7 +210,7 @@ pub struct RouteSpec {
 
 /// A generated snapshot, built with `Snapshot::new`.
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
 pub struct SnapshotSpec {
     /// At most five are used.
     pub ifaces: Vec<IfaceSpec>,
@@ -273,8 +267,8 @@ impl SnapshotSpec {
 
 /// A generated route hint.
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct RouteSpec2 {
+#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+pub struct HintSpec {
     pub kind: u8,
     pub family: u8,
     pub index: Option<u8>,
@@ -284,7 +278,7 @@ pub struct RouteSpec2 {
     pub prefix: Option<u8>,
 }
 
-impl RouteSpec2 {
+impl HintSpec {
     /// The hint.
     pub fn build(&self) -> RouteEvent {
         const KINDS: [RouteEventKind; 8] = [
@@ -315,7 +309,7 @@ impl RouteSpec2 {
 
 /// Which id an enumeration result carries.
 #[derive(Clone, Copy, Debug)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
 pub enum IdChoice {
     /// The last id asked for (whether or not it is still in flight).
     Latest,
@@ -329,7 +323,7 @@ pub enum IdChoice {
 
 /// What an enumeration answers.
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
 pub enum Outcome {
     /// This snapshot (or, if `Snapshot::new` refuses it, the error).
     Snapshot(SnapshotSpec),
@@ -341,7 +335,7 @@ pub enum Outcome {
 
 /// A sleep-clock reading, relative to the previous one or absolute.
 #[derive(Clone, Copy, Debug)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
 pub enum SleepStep {
     /// As far ahead as the monotonic clock moved, plus this many ms.
     Ahead(u32),
@@ -353,7 +347,7 @@ pub enum SleepStep {
 
 /// One thing a driver can do to the Reconciler.
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
 pub enum Op {
     /// The driver's clock reading moves by `delta_ms`, possibly backwards;
     /// `now` follows it only forwards (it is an `Instant`). If `run_timers`,
@@ -364,7 +358,7 @@ pub enum Op {
     /// Call `handle_timeout(now)` again.
     Timeout,
     /// A route hint.
-    Route(RouteSpec2),
+    Route(HintSpec),
     /// A sleep-clock sample.
     SleepClock(SleepStep),
     /// An enumeration result.
@@ -711,6 +705,16 @@ impl Harness {
             "step {step}: {} actions in one step: {actions:?}",
             actions.len()
         );
+        // The enumeration in flight timed out in this call if `now` reached
+        // its deadline (a fresh answer fed by this call was cleared before
+        // it, and came first). Its timer runs before any later timer that
+        // may start the next enumeration in the same call.
+        if let Some(o) = &mut self.outstanding {
+            if !o.timed_out && o.deadline.is_some_and(|d| d <= now) {
+                o.timed_out = true;
+                self.failures += 1;
+            }
+        }
         if let Some(trace) = &mut self.trace {
             trace.extend(actions.iter().cloned());
         }
@@ -758,14 +762,6 @@ impl Harness {
                     );
                     self.rebind_pending = true;
                 }
-            }
-        }
-        // The enumeration in flight times out in this call if `now` reached
-        // its deadline (a fresh answer in the same call came first).
-        if let Some(o) = &mut self.outstanding {
-            if !o.timed_out && o.deadline.is_some_and(|d| d <= now) {
-                o.timed_out = true;
-                self.failures += 1;
             }
         }
         let fresh_ok = matches!(

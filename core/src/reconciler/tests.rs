@@ -570,7 +570,11 @@ fn a_link_renamed_out_of_the_filter_is_no_longer_ignored() {
     assert_eq!(h.r.stats().ignored_events, 1);
     // Renamed to a name the filter keeps: hints about index 7 count now,
     // even before an enumeration has seen the new name.
-    h.input(Input::Route(RouteEvent::new(RouteEventKind::LinkNew).with_index(7).with_name("wan0")));
+    h.input(Input::Route(
+        RouteEvent::new(RouteEventKind::LinkNew)
+            .with_index(7)
+            .with_name("wan0"),
+    ));
     h.input(Input::Route(addr_event(7)));
     assert_eq!(h.r.stats().ignored_events, 1, "neither hint was dropped");
     assert!(h.r.poll_timeout().is_some());

@@ -145,12 +145,13 @@ impl SnapshotCollector {
             match msg.payload {
                 NetlinkPayload::Done(done) => {
                     if done.code != 0 {
-                        return Err(DumpError::Kernel(-done.code));
+                        // Saturating: a code of i32::MIN has no negation.
+                        return Err(DumpError::Kernel(done.code.saturating_neg()));
                     }
                     progress = Progress::Done;
                 }
                 NetlinkPayload::Error(e) => {
-                    let errno = e.code.map_or(0, |c| -c.get());
+                    let errno = e.code.map_or(0, |c| c.get().saturating_neg());
                     let is_lookup = matches!(stage, Stage::RouteV4 | Stage::RouteV6);
                     if errno == 0 || (is_lookup && NO_ROUTE_ERRNOS.contains(&errno)) {
                         progress = Progress::Done;
