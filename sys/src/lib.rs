@@ -51,11 +51,11 @@ mod linux;
 #[cfg(unix)]
 pub use bsd::{route_socket_platform, GetifaddrsBackend, RouteSocketReader};
 pub use clock::sleep_clock;
-pub use error::StartError;
 pub use engine::{
     Backend, Engine, EventSource, Hooks, MonitorStats, Recorded, Recorder, Shared, SourceRead,
     Woken,
 };
+pub use error::StartError;
 #[cfg(unix)]
 pub use getifaddrs::{GetifaddrsEnumerator, GetifaddrsError};
 #[cfg(target_os = "linux")]

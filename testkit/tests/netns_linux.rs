@@ -599,3 +599,65 @@ fn enumerating_while_interfaces_come_and_go_gives_consistent_snapshots() {
     let s = en.enumerate().unwrap();
     assert_matches_ip(&ns, &s);
 }
+
+#[test]
+fn a_datagram_from_another_socket_in_the_namespace_is_dropped_and_counted() {
+    let Some(ns) = NetnsFixture::require(
+        "a_datagram_from_another_socket_in_the_namespace_is_dropped_and_counted",
+    ) else {
+        return;
+    };
+    populated(&ns);
+    let netns = std::sync::Arc::new(netstate_sys::Netns::named(ns.name()).unwrap());
+    let backend = netstate_sys::NetlinkBackend::open_in(netns.clone()).unwrap();
+    let mut engine = netstate_sys::Engine::new(
+        netstate_core::Config::default(),
+        Box::new(backend),
+        Instant::now(),
+    )
+    .unwrap();
+    engine.wake(Instant::now());
+    assert!(engine.started());
+    // The monitor's port id, through its readiness descriptor.
+    let fd = engine.readiness_fd().unwrap().unwrap();
+    let port =
+        rustix::net::netlink::SocketAddrNetlink::try_from(rustix::net::getsockname(&fd).unwrap())
+            .unwrap()
+            .pid();
+    // A second socket, in the same namespace, forges an RTM_NEWADDR.
+    let forged =
+        netstate_core::wire::netlink::fixtures::addr_msg(20, 2, 24, 0, 1, &[10, 0, 0, 1], None);
+    netns
+        .run(|| {
+            use rustix::net::{
+                bind, sendto, socket_with, AddressFamily, SendFlags, SocketFlags, SocketType,
+            };
+            let s = socket_with(
+                AddressFamily::NETLINK,
+                SocketType::RAW,
+                SocketFlags::CLOEXEC,
+                None,
+            )?;
+            bind(&s, &rustix::net::netlink::SocketAddrNetlink::new(0, 0))?;
+            sendto(
+                &s,
+                &forged,
+                SendFlags::empty(),
+                &rustix::net::netlink::SocketAddrNetlink::new(port, 0),
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let before = engine.shared().stats();
+    engine.wake(Instant::now());
+    let after = engine.shared().stats();
+    assert_eq!(
+        after.foreign_datagrams,
+        before.foreign_datagrams + 1,
+        "dropped and counted"
+    );
+    assert_eq!(
+        after.core.route_events, before.core.route_events,
+        "no hint from it"
+    );
+}
