@@ -63,6 +63,21 @@ pub fn status_kib(field: &str) -> io::Result<u64> {
         .ok_or_else(|| io::Error::other(format!("no {field} in /proc/self/status")))
 }
 
+/// This process's resident memory as a JSON line for the memory benchmark: `VmRSS`, its
+/// anonymous and file-backed parts, and the peak (`VmHWM`), in KiB.
+///
+/// # Errors
+/// `/proc/self/status` cannot be read.
+pub fn rss_report() -> io::Result<String> {
+    Ok(format!(
+        "{{\"rss_kib\":{},\"anon_kib\":{},\"file_kib\":{},\"hwm_kib\":{}}}",
+        status_kib("VmRSS")?,
+        status_kib("RssAnon")?,
+        status_kib("RssFile")?,
+        status_kib("VmHWM")?
+    ))
+}
+
 /// The `q`-quantile (0.0 ..= 1.0) of `values` by the nearest-rank method,
 /// or `None` when there are none.
 #[must_use]

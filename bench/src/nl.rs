@@ -74,7 +74,12 @@ impl AddrClient {
         packet.finalize();
         let mut bytes = vec![0; packet.buffer_len()];
         packet.serialize(&mut bytes);
-        sendto(&self.fd, &bytes, SendFlags::empty(), &SocketAddrNetlink::new(0, 0))?;
+        sendto(
+            &self.fd,
+            &bytes,
+            SendFlags::empty(),
+            &SocketAddrNetlink::new(0, 0),
+        )?;
         Ok(())
     }
 
@@ -88,8 +93,8 @@ impl AddrClient {
             let data = &self.buf[..len.min(self.buf.len())];
             let mut off = 0;
             while off + 20 <= data.len() {
-                let msg_len = u32::from_ne_bytes(data[off..off + 4].try_into().unwrap_or([0; 4]))
-                    as usize;
+                let msg_len =
+                    u32::from_ne_bytes(data[off..off + 4].try_into().unwrap_or([0; 4])) as usize;
                 let kind = u16::from_ne_bytes(data[off + 4..off + 6].try_into().unwrap_or([0; 2]));
                 let seq = u32::from_ne_bytes(data[off + 8..off + 12].try_into().unwrap_or([0; 4]));
                 if kind == NLMSG_ERROR && seq == self.seq {

@@ -4,6 +4,8 @@
 //! namespaces the caller owns ([`NetnsFixture`], deleted on drop), with
 //! addresses from documentation and private ranges only.
 
+use std::time::{Duration, Instant};
+
 use netstate_testkit::netns::{FixtureError, NetnsFixture};
 
 /// The "4 interfaces" scenario: `lo`, a veth pair `eth0`/`eth1` (with
@@ -16,7 +18,15 @@ use netstate_testkit::netns::{FixtureError, NetnsFixture};
 pub fn small_host(ns: &NetnsFixture, other: &NetnsFixture) -> Result<(), FixtureError> {
     ns.add_veth("eth0", "eth1")?;
     ns.ip(&[
-        "link", "add", "wlan0", "type", "veth", "peer", "name", "wlan0p", "netns",
+        "link",
+        "add",
+        "wlan0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "wlan0p",
+        "netns",
         other.name(),
     ])?;
     ns.ip(&["link", "set", "wlan0", "up"])?;
@@ -83,8 +93,10 @@ pub fn routes(ns: &NetnsFixture, dev: &str, count: u32) -> Result<(), FixtureErr
 /// veth pair whose other end is `{name}p` (kernels built without the
 /// `dummy` driver have veth). Neither end gets an IPv6 link-local address
 /// (`addrgenmode none`), so no duplicate address detection changes the
-/// state after the link is up. Deleting `name` deletes both, with every
-/// address and route on them.
+/// state later, and it returns once the kernel reports both ends
+/// operationally up (the carrier is signalled asynchronously, up to a
+/// second later), so a monitor started next sees a settled link. Deleting
+/// `name` deletes both, with every address and route on them.
 ///
 /// # Errors
 /// The first `ip` command that failed.
@@ -95,5 +107,48 @@ pub fn spare_link(ns: &NetnsFixture, name: &str) -> Result<(), FixtureError> {
         ns.ip(&["link", "set", dev, "addrgenmode", "none"])?;
         ns.ip(&["link", "set", dev, "up"])?;
     }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let up = [name, peer.as_str()].iter().all(|dev| {
+            ns.ip_json(&["link", "show", "dev", dev])
+                .ok()
+                .and_then(|v| v.get(0)?.get("operstate")?.as_str().map(|s| s == "UP"))
+                .unwrap_or(false)
+        });
+        if up {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     Ok(())
+}
+
+/// Waits (up to `timeout`) until no address in the namespace is still
+/// tentative (IPv6 duplicate address detection, about 1 to 2 s after a
+/// link comes up), so that a measurement started next does not see the
+/// addresses' flags change under it. Returns whether it settled.
+#[must_use]
+pub fn settle(ns: &NetnsFixture, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let tentative = ns
+            .ip_json(&["addr", "show", "tentative"])
+            .ok()
+            .and_then(|v| {
+                v.as_array().map(|links| {
+                    links
+                        .iter()
+                        .filter_map(|l| l.get("addr_info")?.as_array())
+                        .map(Vec::len)
+                        .sum::<usize>()
+                })
+            });
+        if tentative == Some(0) {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

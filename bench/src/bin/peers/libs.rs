@@ -52,7 +52,7 @@ pub(crate) enum Mon {
         watcher: n0_watcher::Direct<netwatch::interfaces::State>,
     },
     IfWatch {
-        watcher: if_watch::tokio::IfWatcher,
+        watcher: Box<if_watch::tokio::IfWatcher>,
     },
 }
 
@@ -82,8 +82,8 @@ impl Mon {
                 })
             }
             Lib::IfWatch => {
-                let mut watcher = if_watch::tokio::IfWatcher::new()
-                    .map_err(|e| format!("if-watch: {e}"))?;
+                let mut watcher =
+                    if_watch::tokio::IfWatcher::new().map_err(|e| format!("if-watch: {e}"))?;
                 loop {
                     match tokio::time::timeout(Duration::from_millis(200), watcher.next()).await {
                         Ok(Some(Ok(_))) => {}
@@ -92,7 +92,9 @@ impl Mon {
                         Err(_) => break,
                     }
                 }
-                Ok(Mon::IfWatch { watcher })
+                Ok(Mon::IfWatch {
+                    watcher: Box::new(watcher),
+                })
             }
         }
     }
@@ -103,7 +105,15 @@ impl Mon {
     pub(crate) async fn changed(&mut self) -> Result<(), String> {
         match self {
             Mon::Netstate { sub, .. } => match sub.recv().await {
-                Some(_) => Ok(()),
+                Some(change) => {
+                    if std::env::var_os("PEERS_DEBUG").is_some() {
+                        eprintln!(
+                            "netstate change #{} {:?}: {:?}",
+                            change.seq, change.cause, change.delta
+                        );
+                    }
+                    Ok(())
+                }
                 None => Err("netstate: subscriber closed".into()),
             },
             Mon::Netwatch { watcher, .. } => watcher

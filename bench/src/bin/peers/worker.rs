@@ -13,7 +13,7 @@ use std::os::fd::AsFd;
 use std::time::Duration;
 
 use futures_lite::StreamExt;
-use netstate_bench::measure::{mono_ns, proc_cpu_ticks, process_cpu_ns, status_kib};
+use netstate_bench::measure::{mono_ns, proc_cpu_ticks, process_cpu_ns};
 use netstate_bench::nl::AddrClient;
 use netstate_core::ipnet::IpNet;
 use netstate_sys::Enumerator;
@@ -45,38 +45,32 @@ pub(crate) fn main(args: &[String]) -> i32 {
         let cmds = stdin_commands();
         let opt = |k: &str| opts.get(k).copied();
         let debounce = opt("debounce_ms").and_then(|v| v.parse().ok());
+        let lib = Lib::parse(lib, debounce)?;
         match mode.as_str() {
-            "memory" if lib == "none" => memory_baseline().await,
-            _ => {
-                let lib = Lib::parse(lib, debounce)?;
-                match mode.as_str() {
-                    "enumerate" => enumerate(&lib, num(opt("reads"), 10)?).await,
-                    "latency" => {
-                        latency(
-                            &lib,
-                            opt("dev").unwrap_or("lat0"),
-                            ip(opt("addr"))?,
-                            num(opt("count"), 50)?,
-                            num(opt("gap_ms"), 50)?,
-                        )
-                        .await
-                    }
-                    "storm" => storm(&lib, cmds).await,
-                    "overflow" => overflow(&lib, ip(opt("marker"))?, cmds).await,
-                    "silent" => {
-                        silent(
-                            &lib,
-                            opt("method").unwrap_or("drop"),
-                            opt("dev").unwrap_or("lat0"),
-                            ip(opt("addr"))?,
-                            num(opt("timeout_s"), 30)?,
-                        )
-                        .await
-                    }
-                    "memory" => memory(&lib).await,
-                    other => Err(format!("unknown mode {other:?}")),
-                }
+            "enumerate" => enumerate(&lib, num(opt("reads"), 10)?).await,
+            "latency" => {
+                latency(
+                    &lib,
+                    opt("dev").unwrap_or("lat0"),
+                    ip(opt("addr"))?,
+                    num(opt("count"), 50)?,
+                    num(opt("gap_ms"), 50)?,
+                )
+                .await
             }
+            "storm" => storm(&lib, cmds).await,
+            "overflow" => overflow(&lib, ip(opt("marker"))?, cmds).await,
+            "silent" => {
+                silent(
+                    &lib,
+                    opt("method").unwrap_or("drop"),
+                    opt("dev").unwrap_or("lat0"),
+                    ip(opt("addr"))?,
+                    num(opt("timeout_s"), 30)?,
+                )
+                .await
+            }
+            other => Err(format!("unknown mode {other:?}")),
         }
     });
     match result {
@@ -89,7 +83,9 @@ pub(crate) fn main(args: &[String]) -> i32 {
 }
 
 fn num(v: Option<&str>, default: u64) -> Res<u64> {
-    v.map_or(Ok(default), |v| v.parse().map_err(|e| format!("{v:?}: {e}")))
+    v.map_or(Ok(default), |v| {
+        v.parse().map_err(|e| format!("{v:?}: {e}"))
+    })
 }
 
 fn ip(v: Option<&str>) -> Res<IpAddr> {
@@ -497,31 +493,4 @@ async fn silent(lib: &Lib, method: &str, dev: &str, addr: IpAddr, timeout_s: u64
         "change_after_start_ns": t0 - started,
     }));
     Ok(())
-}
-
-// ------------------------------------------------------------------- memory
-
-async fn settle_rss() -> Res<()> {
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    emit(&json!({
-        "rss_kib": status_kib("VmRSS").map_err(|e| e.to_string())?,
-        "hwm_kib": status_kib("VmHWM").map_err(|e| e.to_string())?,
-    }));
-    Ok(())
-}
-
-/// Resident memory of a process running the monitor, 1 s after it knows
-/// the initial state.
-async fn memory(lib: &Lib) -> Res<()> {
-    let mut mon = Mon::start(lib).await?;
-    let n = mon.addrs().len();
-    std::hint::black_box(n);
-    settle_rss().await?;
-    drop(mon);
-    Ok(())
-}
-
-/// The same process without any monitor (the runtime and the binary).
-async fn memory_baseline() -> Res<()> {
-    settle_rss().await
 }

@@ -8,6 +8,7 @@
 //! counted in [`EventStats::malformed`], and the caller should treat it as
 //! a possibly lost change (the driver reports it as an `Unknown` hint).
 
+use super::attrs::{for_each_attr, u16_at, u32_at};
 use super::{
     align, AF_INET, AF_INET6, HEADER_LEN, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN,
     RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_DELRULE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE,
@@ -42,39 +43,12 @@ impl EventStats {
     }
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    let bytes = b.get(at..at + 2)?;
-    Some(u16::from_ne_bytes([bytes[0], bytes[1]]))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    let bytes = b.get(at..at + 4)?;
-    Some(u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-}
-
 fn family(raw: u8) -> Option<Family> {
     match raw {
         AF_INET => Some(Family::V4),
         AF_INET6 => Some(Family::V6),
         _ => None,
     }
-}
-
-/// Walks the attributes of `b`, calling `f(type, value)` for each. Returns
-/// `false` if an attribute's length is malformed (the walk stops there).
-fn for_each_attr(mut b: &[u8], mut f: impl FnMut(u16, &[u8])) -> bool {
-    while !b.is_empty() {
-        let (Some(len), Some(kind)) = (u16_at(b, 0), u16_at(b, 2)) else {
-            return false;
-        };
-        let len = usize::from(len);
-        if len < 4 || len > b.len() {
-            return false;
-        }
-        f(kind & 0x3fff, &b[4..len]);
-        b = b.get(align(len)..).unwrap_or(&[]);
-    }
-    true
 }
 
 const IFINFOMSG_LEN: usize = 16;

@@ -37,6 +37,7 @@
 //! The crate costs more than twice as much on the event path and allocates
 //! on malformed input, so the event path keeps its own reader.
 
+mod attrs;
 pub mod dump;
 pub mod events;
 pub mod fixtures;

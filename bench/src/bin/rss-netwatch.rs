@@ -1,0 +1,25 @@
+//! A process that only runs `netwatch::netmon::Monitor` (0.20) and prints
+//! its resident memory once the monitor knows the state, plus 1 s: the
+//! memory measurement of `peers`, which runs it inside a namespace. Not
+//! useful on its own.
+#![forbid(unsafe_code)]
+
+use std::time::Duration;
+
+use n0_watcher::Watcher;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let monitor = netwatch::netmon::Monitor::new()
+            .await
+            .expect("netwatch monitor");
+        std::hint::black_box(monitor.interface_state().get().interfaces.len());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        println!("{}", netstate_bench::measure::rss_report().expect("/proc"));
+        drop(monitor);
+    });
+}
