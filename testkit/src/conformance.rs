@@ -18,7 +18,8 @@
 //! * no change is published twice (checked on every change received);
 //! * a socket that fails on every read is rebound with backoff, never in a
 //!   loop;
-//! * datagrams queued before one wake-up are all read at that wake-up;
+//! * datagrams queued before one wake-up are all read at that wake-up, on
+//!   the netlink socket and on a socketpair read as a `PF_ROUTE` socket;
 //! * 1,000 start/stop cycles leave descriptor and thread counts unchanged;
 //! * faults: the route socket closed under the monitor is rebound; failing
 //!   enumerations keep the last state and recover; a namespace deleted while
@@ -580,6 +581,64 @@ pub fn a_subscriber_that_never_reads_stays_bounded<H: DriverHarness>() {
     H::stop(m);
 }
 
+/// A backend whose route socket is one end of a socketpair (read by
+/// `RouteSocketReader`, as a `PF_ROUTE` socket would be) and whose
+/// enumeration answers a fixed state.
+struct PairBackend {
+    source: Option<Box<dyn netstate_sys::EventSource>>,
+}
+
+impl Backend for PairBackend {
+    fn open_source(&mut self) -> std::io::Result<Box<dyn netstate_sys::EventSource>> {
+        self.source
+            .take()
+            .ok_or_else(|| std::io::Error::other("the socketpair was already used"))
+    }
+
+    fn enumerate(&mut self) -> Result<Snapshot, netstate_core::OsError> {
+        let lo = netstate_core::Interface::new(1, "lo");
+        Snapshot::new(vec![lo], netstate_core::DefaultRoutes::default())
+            .map_err(|e| netstate_core::OsError::new(e.to_string()))
+    }
+}
+
+/// Datagrams queued on a socketpair before one wake-up are all read at that
+/// wake-up (the reader must drain to `WouldBlock`: reading once per
+/// edge-triggered wake-up is how another monitor's route socket went silent
+/// for good). Needs no root and no namespace.
+pub fn datagrams_queued_on_a_socketpair_are_all_read_at_one_wake_up<H: DriverHarness>() {
+    use netstate_core::wire::route_socket::{Parser, Platform};
+    let (ours, theirs) = std::os::unix::net::UnixDatagram::pair().expect("socketpair");
+    let reader = netstate_sys::RouteSocketReader::new(ours.into(), Parser::new(Platform::Darwin))
+        .expect("reader over the socketpair");
+    let backend = PairBackend {
+        source: Some(Box::new(reader)),
+    };
+    let m = H::start(fast_config(), Box::new(backend));
+    H::hooks(&m).pause();
+    H::wake(&m);
+    let before = H::stats(&m);
+    assert!(
+        before.max_wake_datagrams < 5,
+        "nothing was queued before: {before:?}"
+    );
+    // Five datagrams (their content does not matter here: unreadable ones
+    // still count as read, and as a reason to enumerate).
+    for i in 0..5u8 {
+        theirs.send(&[4, 0, 5, i]).expect("send");
+    }
+    H::hooks(&m).resume();
+    let s = wait_stats::<H>(&m, "the paused wake-up to finish", |s| {
+        s.wakeups > before.wakeups
+    });
+    assert!(
+        s.max_wake_datagrams >= 5,
+        "one wake-up read only {} datagrams: {s:?}",
+        s.max_wake_datagrams
+    );
+    H::stop(m);
+}
+
 fn count_entries(dir: &str) -> usize {
     std::fs::read_dir(dir).map(Iterator::count).unwrap_or(0)
 }
@@ -624,6 +683,10 @@ macro_rules! conformance_tests {
         #[test]
         fn datagrams_queued_before_a_wake_up_are_all_read_at_it() {
             $crate::conformance::datagrams_queued_before_a_wake_up_are_all_read_at_it::<$h>();
+        }
+        #[test]
+        fn datagrams_queued_on_a_socketpair_are_all_read_at_one_wake_up() {
+            $crate::conformance::datagrams_queued_on_a_socketpair_are_all_read_at_one_wake_up::<$h>();
         }
         #[test]
         fn a_route_socket_closed_under_the_monitor_is_rebound() {
