@@ -389,12 +389,17 @@ impl Engine {
         }
         self.reconciler.handle_timeout(now);
         self.run_actions(now);
+        self.store_stats();
+        Woken { more_queued }
+    }
+
+    /// Publishes the counters to [`Shared`] and wakes [`Shared::wait_stats`].
+    fn store_stats(&self) {
         *lock(&self.shared.stats) = MonitorStats {
             core: self.reconciler.stats(),
             ..self.stats
         };
         self.shared.stats_changed.notify_all();
-        Woken { more_queued }
     }
 
     fn feed(&mut self, now: Instant, input: Input) {
@@ -418,14 +423,23 @@ impl Engine {
             let Some(source) = self.source.as_mut() else {
                 return false;
             };
-            let mut events: smallvec_events::Events = Default::default();
             let mut malformed = 0;
             let result = if self.shared.hooks.fail_reads.load(Ordering::SeqCst) {
                 Err(io::Error::other("injected read failure"))
             } else if self.shared.hooks.close_socket.swap(false, Ordering::SeqCst) {
                 Ok(SourceRead::Closed)
             } else {
-                source.read(&mut self.buf, &mut |e| events.push(e), &mut malformed)
+                // Each hint goes straight into the core as it is parsed (no
+                // buffer); actions wait until the whole drain is fed.
+                let (reconciler, recorder) = (&mut self.reconciler, &mut self.recorder);
+                let mut hint = |e| {
+                    let input = Input::Route(e);
+                    if let Some(r) = recorder {
+                        r(now, Recorded::Input(&input));
+                    }
+                    reconciler.handle_input(now, input);
+                };
+                source.read(&mut self.buf, &mut hint, &mut malformed)
             };
             let failure = match result {
                 Ok(SourceRead::Read) => {
@@ -441,9 +455,6 @@ impl Engine {
                 Ok(SourceRead::Closed) => Some(MonitorFailure::Closed),
                 Err(_) => Some(MonitorFailure::Error),
             };
-            for e in events.drain() {
-                self.feed_only(now, Input::Route(e));
-            }
             if malformed > 0 {
                 self.stats.malformed += u64::from(malformed);
                 // Something may have changed that we could not read.
@@ -484,10 +495,7 @@ impl Engine {
                 Action::Publish(change) => {
                     // The counters that led to a change are visible no later
                     // than the change itself.
-                    *lock(&self.shared.stats) = MonitorStats {
-                        core: self.reconciler.stats(),
-                        ..self.stats
-                    };
+                    self.store_stats();
                     *lock(&self.shared.state) = change.new.clone();
                     self.shared.generation.store(change.seq, Ordering::SeqCst);
                     self.shared.fanout.publish(&change);
@@ -510,39 +518,6 @@ impl Engine {
                     self.reconciler.handle_input(now, input);
                 }
             }
-        }
-    }
-}
-
-/// A small inline buffer of one datagram's hints (most datagrams carry one
-/// message), so the event path does not allocate.
-mod smallvec_events {
-    use netstate_core::RouteEvent;
-
-    const INLINE: usize = 8;
-
-    #[derive(Default)]
-    pub(super) struct Events {
-        inline: [Option<RouteEvent>; INLINE],
-        len: usize,
-        spill: Vec<RouteEvent>,
-    }
-
-    impl Events {
-        pub(super) fn push(&mut self, e: RouteEvent) {
-            if self.len < INLINE {
-                self.inline[self.len] = Some(e);
-                self.len += 1;
-            } else {
-                self.spill.push(e);
-            }
-        }
-
-        pub(super) fn drain(&mut self) -> impl Iterator<Item = RouteEvent> + '_ {
-            self.inline[..self.len]
-                .iter_mut()
-                .filter_map(Option::take)
-                .chain(self.spill.drain(..))
         }
     }
 }
