@@ -55,8 +55,30 @@ pub(crate) enum Command {
 pub(crate) struct FilterArgs {
     /// Ignore an interface: an exact name (`tun0`), or a prefix ending in
     /// `*` (`veth*`). Repeatable.
-    #[arg(long = "ignore", value_name = "NAME_OR_PREFIX")]
-    pub(crate) ignore: Vec<String>,
+    #[arg(long = "ignore", value_name = "NAME_OR_PREFIX", value_parser = parse_ignore)]
+    pub(crate) ignore: Vec<Ignore>,
+}
+
+/// One `--ignore` pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ignore {
+    /// An exact interface name.
+    Name(String),
+    /// A name prefix (the pattern without its final `*`).
+    Prefix(String),
+}
+
+/// Parses an `--ignore` pattern. An empty name or prefix (`''`, `'*'`) is
+/// refused, as the core's configuration refuses it: it would ignore nothing
+/// or everything. The one check for every command, so each reports it as a
+/// usage error (exit status 2).
+pub(crate) fn parse_ignore(pattern: &str) -> Result<Ignore, String> {
+    match pattern.strip_suffix('*') {
+        Some("") => Err("an empty prefix (`*`) would ignore every interface".into()),
+        Some(prefix) => Ok(Ignore::Prefix(prefix.to_owned())),
+        None if pattern.is_empty() => Err("an empty interface name ignores nothing".into()),
+        None => Ok(Ignore::Name(pattern.to_owned())),
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -75,4 +97,25 @@ pub(crate) struct WatchArgs {
     pub(crate) stats: bool,
     #[command(flatten)]
     pub(crate) filter: FilterArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ignore_patterns_are_names_or_prefixes_never_empty() {
+        assert_eq!(parse_ignore("tun0"), Ok(Ignore::Name("tun0".into())));
+        assert_eq!(parse_ignore("veth*"), Ok(Ignore::Prefix("veth".into())));
+        assert_eq!(parse_ignore("a**"), Ok(Ignore::Prefix("a*".into())));
+        assert!(parse_ignore("").is_err());
+        assert!(parse_ignore("*").is_err());
+    }
 }

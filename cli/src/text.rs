@@ -1,16 +1,52 @@
 //! The readable forms: a state as a table, a change as a header line and
 //! `+` / `-` / `~` lines.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use netstate_core::{Change, DefaultRoute, Interface, Snapshot};
+use unicode_width::UnicodeWidthStr;
+
+/// Whether `c` must not reach a terminal as it is: a control character
+/// (C0, DEL, C1: escape sequences, bells, cursor moves) or one that
+/// reorders or hides text (bidirectional overrides and isolates, line and
+/// paragraph separators).
+fn unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `name` (an interface name, from the kernel or a trace) safe to print: an
+/// ASCII control character is written `\xNN`, the others `\u{NNNN}`.
+/// Backslashes are left alone: a name already writes its own as `\\` and its
+/// bytes that are not UTF-8 as `\xNN` (`netstate_core::ifname`), so an
+/// escaped control character reads the same way (`\x1b`: the byte 0x1b).
+pub(crate) fn clean(name: &str) -> Cow<'_, str> {
+    if !name.chars().any(unsafe_char) {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if !unsafe_char(c) {
+            out.push(c);
+        } else if c.is_ascii() {
+            let _ = write!(out, "\\x{:02x}", u32::from(c));
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+    }
+    Cow::Owned(out)
+}
 
 fn route(r: Option<&DefaultRoute>) -> String {
     match r {
         None => "none".into(),
         Some(r) => match r.gateway {
-            Some(g) => format!("{} via {g}", r.interface),
-            None => format!("{} (on-link)", r.interface),
+            Some(g) => format!("{} via {g}", clean(&r.interface)),
+            None => format!("{} (on-link)", clean(&r.interface)),
         },
     }
 }
@@ -47,7 +83,7 @@ pub(crate) fn state(s: &Snapshot) -> String {
         .map(|i| {
             [
                 i.index.to_string(),
-                i.name.clone(),
+                clean(&i.name).into_owned(),
                 flags(i),
                 i.mtu.to_string(),
                 i.mac
@@ -58,20 +94,22 @@ pub(crate) fn state(s: &Snapshot) -> String {
         })
         .collect();
     let head = ["INDEX", "NAME", "FLAGS", "MTU", "MAC", "ADDRESSES"];
-    let mut width = head.map(str::len);
+    // Columns are as wide as their widest cell on a terminal (a CJK
+    // character takes two columns, a combining accent none).
+    let mut width = head.map(UnicodeWidthStr::width);
     for r in &rows {
         for (w, c) in width.iter_mut().zip(r.iter()) {
-            *w = (*w).max(c.len());
+            *w = (*w).max(c.width());
         }
     }
     let mut out = String::new();
     let line = |out: &mut String, cells: [&str; 6]| {
         let mut l = String::new();
         for (k, c) in cells.iter().enumerate() {
-            if k == 5 {
-                l.push_str(c);
-            } else {
-                let _ = write!(l, "{c:<w$}  ", w = width[k]);
+            l.push_str(c);
+            if k < 5 {
+                let pad = width[k].saturating_sub(c.width()) + 2;
+                l.extend(std::iter::repeat_n(' ', pad));
             }
         }
         out.push_str(l.trim_end());
@@ -108,15 +146,15 @@ pub(crate) fn change(time: &str, c: &Change) -> String {
             .by_index(i.index)
             .map(|n| format!(" {} {}", flags(n), addrs(n)))
             .unwrap_or_default();
-        let _ = writeln!(out, "  + {}{detail}", i.name);
+        let _ = writeln!(out, "  + {}{detail}", clean(&i.name));
     }
     for i in &c.delta.removed {
-        let _ = writeln!(out, "  - {}", i.name);
+        let _ = writeln!(out, "  - {}", clean(&i.name));
     }
     for d in &c.delta.changed {
         let mut parts: Vec<String> = Vec::new();
         if let Some(old) = &d.renamed_from {
-            parts.push(format!("renamed from {old}"));
+            parts.push(format!("renamed from {}", clean(old)));
         }
         parts.extend(d.addrs_added.iter().map(|a| format!("+{}", a.net)));
         parts.extend(d.addrs_removed.iter().map(|a| format!("-{}", a.net)));
@@ -137,7 +175,7 @@ pub(crate) fn change(time: &str, c: &Change) -> String {
         if d.mac_changed {
             parts.push("mac changed".into());
         }
-        let _ = writeln!(out, "  ~ {} {}", d.name, parts.join(" "));
+        let _ = writeln!(out, "  ~ {} {}", clean(&d.name), parts.join(" "));
     }
     let routes = c.new.default_routes();
     if c.delta.default_route_changed.v4 {
@@ -162,4 +200,108 @@ pub(crate) fn clock() -> String {
         secs % 60,
         since.subsec_millis()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use netstate_core::{Address, Cause, Interface, InterfaceFlags, Snapshot};
+    use unicode_width::UnicodeWidthStr;
+
+    use super::*;
+
+    fn iface(index: u32, name: &str) -> Interface {
+        let mut i = Interface::new(index, name);
+        i.flags = InterfaceFlags::UP;
+        i.mtu = 1500;
+        i.addrs
+            .push(Address::new(format!("10.0.{index}.1/24").parse().unwrap()));
+        i
+    }
+
+    fn hostile() -> Snapshot {
+        Snapshot::new(
+            vec![
+                iface(1, "eth0"),
+                iface(2, "e\u{1b}[31mR"),
+                iface(3, "名前ü"),
+                iface(4, "b\u{7}\u{9b}2J\u{202e}x"),
+            ],
+            Default::default(),
+        )
+        .unwrap()
+    }
+
+    fn no_control(out: &str) {
+        let bad: Vec<char> = out
+            .chars()
+            .filter(|&c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c))
+            .collect();
+        assert!(bad.is_empty(), "control characters {bad:?} in {out:?}");
+    }
+
+    #[test]
+    fn names_are_escaped_in_the_table() {
+        let out = state(&hostile());
+        no_control(&out);
+        assert!(out.contains(r"e\x1b[31mR"), "{out}");
+        assert!(out.contains(r"b\x07\u{9b}2J\u{202e}x"), "{out}");
+        assert!(out.contains("名前ü"), "{out}");
+    }
+
+    #[test]
+    fn columns_line_up_by_display_width() {
+        let out = state(&hostile());
+        // The FLAGS column starts at the same display column on every row.
+        let starts: Vec<usize> = out
+            .lines()
+            .take_while(|l| !l.starts_with("default"))
+            .map(|l| {
+                let at = l
+                    .find("FLAGS")
+                    .or_else(|| l.find("up"))
+                    .unwrap_or_else(|| panic!("no flags in {l:?}"));
+                l[..at].width()
+            })
+            .collect();
+        assert_eq!(starts.len(), 5, "{out}");
+        assert!(starts.iter().all(|&s| s == starts[0]), "{starts:?}\n{out}");
+    }
+
+    #[test]
+    fn names_are_escaped_in_changes() {
+        let old = Arc::new(
+            Snapshot::new(vec![iface(5, "o\u{1b}]0;t\u{7}")], Default::default()).unwrap(),
+        );
+        let mut renamed = iface(5, "n\u{1b}[2J");
+        renamed.mtu = 9000;
+        let new = Arc::new(
+            Snapshot::new(vec![renamed, iface(6, "a\u{1b}c")], Default::default()).unwrap(),
+        );
+        let c = Change {
+            seq: 2,
+            cause: Cause::Event,
+            delta: Snapshot::diff(&old, &new),
+            old: old.clone(),
+            new: new.clone(),
+        };
+        let out = change("12:00:00.000", &c);
+        no_control(&out);
+        assert!(out.contains(r"+ a\x1bc"), "{out}");
+        assert!(
+            out.contains(r"~ n\x1b[2J renamed from o\x1b]0;t\x07"),
+            "{out}"
+        );
+        let back = Change {
+            seq: 3,
+            cause: Cause::Event,
+            delta: Snapshot::diff(&new, &old),
+            old: new,
+            new: old,
+        };
+        let out = change("12:00:00.000", &back);
+        no_control(&out);
+        assert!(out.contains(r"- a\x1bc"), "{out}");
+    }
 }

@@ -299,3 +299,374 @@ fn help_has_an_example_per_subcommand_and_version_works() {
         .unwrap()
         .starts_with("netstate "));
 }
+
+/// Waits for `child` to exit, at most `PATIENCE` (which only bounds a
+/// failure); kills it and panics if it is still running then.
+fn wait_bounded(child: Child, what: &str) -> std::process::Output {
+    let pid = child.id();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(PATIENCE) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("{what}: still running after {PATIENCE:?}");
+        }
+    }
+}
+
+/// A trace the core itself produced: the initial enumeration, an event,
+/// and the enumeration it led to (two publications). Returns its lines.
+fn a_trace() -> Vec<String> {
+    use netstate_core::trace::{TraceEvent, TraceHeader, TraceRecord};
+    use netstate_core::{
+        Action, Address, Config, Input, Interface, InterfaceFlags, Reconciler, RouteEvent,
+        RouteEventKind,
+    };
+    use std::time::Instant;
+    let snap = |addr: &str| {
+        let mut i = Interface::new(2, "eth0");
+        i.flags = InterfaceFlags::UP;
+        i.addrs.push(Address::new(addr.parse().unwrap()));
+        Snapshot::new(vec![i], Default::default()).unwrap()
+    };
+    let config = Config::builder()
+        .debounce(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let mut r = Reconciler::new(config.clone(), start);
+    let mut lines = vec![serde_json::to_string(&TraceHeader::new(&config)).unwrap()];
+    let mut now = start;
+    let record = |now, event: TraceEvent, lines: &mut Vec<String>| {
+        lines.push(serde_json::to_string(&TraceRecord::new(start, now, event)).unwrap());
+    };
+    let answer = |r: &mut Reconciler, now, addr: &str, lines: &mut Vec<String>| {
+        let mut answered = 0;
+        while let Some(a) = r.poll_action() {
+            if let Action::Enumerate { id } = a {
+                let input = Input::Enumerated {
+                    id,
+                    result: Ok(snap(addr)),
+                };
+                record(now, TraceEvent::Input(input.clone()), lines);
+                r.handle_input(now, input);
+                answered += 1;
+            }
+        }
+        answered
+    };
+    assert_eq!(answer(&mut r, now, "10.0.0.1/24", &mut lines), 1);
+    now += Duration::from_millis(1);
+    let hint = Input::Route(RouteEvent::new(RouteEventKind::AddrNew).with_index(2));
+    record(now, TraceEvent::Input(hint.clone()), &mut lines);
+    r.handle_input(now, hint);
+    now += Duration::from_millis(10);
+    record(now, TraceEvent::Timeout, &mut lines);
+    r.handle_timeout(now);
+    assert_eq!(answer(&mut r, now, "10.0.0.2/24", &mut lines), 1);
+    assert_eq!(r.stats().publications, 2);
+    lines
+}
+
+fn temp_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("netstate-cli-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `netstate ARGS…` (in `ns`, when given) with stdout redirected to
+/// `/dev/full`.
+fn to_dev_full(ns: Option<&NetnsFixture>, args: &[&str]) -> std::process::Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut cmd = match ns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns.name(), BIN]);
+            c
+        }
+        None => Command::new(BIN),
+    };
+    let child = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_bounded(child, &format!("{args:?} > /dev/full"))
+}
+
+fn assert_one_error_line(out: &std::process::Output, what: &str, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+    assert_eq!(err.lines().count(), 1, "{what}: {err}");
+    assert!(err.starts_with("netstate: "), "{what}: {err}");
+    assert!(err.contains(needle), "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+}
+
+#[test]
+fn a_write_error_on_stdout_other_than_a_closed_pipe_is_an_error() {
+    let dir = temp_dir("dev-full");
+    let trace = dir.join("trace.jsonl");
+    std::fs::write(&trace, a_trace().join("\n") + "\n").unwrap();
+    for json in [false, true] {
+        let mut args = vec!["replay", trace.to_str().unwrap()];
+        if json {
+            args.push("--json");
+        }
+        let out = to_dev_full(None, &args);
+        assert_one_error_line(&out, "replay > /dev/full", "standard output");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("No space left on device"),
+            "{out:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let Some(ns) = namespace("a_write_error_on_stdout_other_than_a_closed_pipe_is_an_error") else {
+        return;
+    };
+    for args in [
+        &["snapshot"][..],
+        &["snapshot", "--json"],
+        &["watch"],
+        &["watch", "--json"],
+    ] {
+        let out = to_dev_full(Some(&ns), args);
+        assert_one_error_line(&out, &format!("{args:?}"), "standard output");
+    }
+}
+
+#[test]
+fn watch_exits_quietly_soon_after_its_reader_goes_away() {
+    // Only the loopback: nothing in it changes, so nothing is published
+    // after the state.
+    let Some(ns) = NetnsFixture::require("watch_exits_quietly_soon_after_its_reader_goes_away")
+    else {
+        return;
+    };
+    for args in [&["watch", "--json"][..], &["watch"]] {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns.name(), BIN])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        assert!(!first.is_empty(), "{args:?}: a first line");
+        // Nothing changes in the namespace: only the closed pipe can end it.
+        drop(reader);
+        let out = wait_bounded(child, &format!("{args:?} after its reader closed"));
+        assert!(
+            out.status.success(),
+            "{args:?}: {} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stderr.is_empty(), "{args:?}: quiet: {out:?}");
+    }
+}
+
+#[test]
+fn record_stops_with_an_error_when_the_trace_cannot_be_written() {
+    // The loopback and one veth pair, ignored: nothing published changes
+    // after the state.
+    let Some(ns) =
+        NetnsFixture::require("record_stops_with_an_error_when_the_trace_cannot_be_written")
+    else {
+        return;
+    };
+    ns.add_veth("clx0", "clx1").unwrap();
+    let dir = temp_dir("record-fifo");
+    let fifo = dir.join("trace.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns.name(), BIN, "record"])
+        .arg(&fifo)
+        .args(["--json", "--ignore", "clx*"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening blocks until `record` opened its end.
+    let mut trace = BufReader::new(std::fs::File::open(&fifo).unwrap());
+    let mut line = String::new();
+    trace.read_line(&mut line).unwrap();
+    assert!(line.contains("netstate_trace"), "{line}");
+    // Up to the initial enumeration's result (a clock reading comes first).
+    while !line.contains("\"enumerated\"") {
+        line.clear();
+        assert_ne!(trace.read_line(&mut line).unwrap(), 0, "the trace ended");
+    }
+    // The state is published once the initial enumeration is recorded.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("\"initial\""), "{first}");
+    // The trace's reader goes away: every later write fails (EPIPE).
+    drop(trace);
+    // An input that is recorded but publishes nothing (the interface is
+    // ignored): only the failed write can end the command.
+    ns.ip(&["addr", "add", "10.92.0.1/24", "dev", "clx0"])
+        .unwrap();
+    let out = wait_bounded(child, "record after its trace failed");
+    assert_one_error_line(&out, "record", fifo.to_str().unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_endless_trace_line_is_an_error_naming_the_line() {
+    // Memory is limited so that reading the whole line first fails fast.
+    let child = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 1000000 && exec \"$0\" replay /dev/zero",
+            BIN,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(child, "replay /dev/zero");
+    assert_one_error_line(&out, "replay /dev/zero", "/dev/zero:1: ");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("16 MiB"),
+        "{out:?}"
+    );
+
+    let dir = temp_dir("long-line");
+    let path = dir.join("long.jsonl");
+    let mut text = a_trace()[0].clone();
+    text.push('\n');
+    text.push_str(&" ".repeat(16 << 20));
+    text.push_str("{}\n");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(BIN)
+        .args(["replay", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_one_error_line(&out, "a long line", "long.jsonl:2: ");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("16 MiB"),
+        "{out:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_low_descriptor_limit_is_one_error_line_never_a_panic() {
+    // Only the loopback: nothing in it changes, so nothing is published
+    // after the state.
+    let Some(ns) = NetnsFixture::require("a_low_descriptor_limit_is_one_error_line_never_a_panic")
+    else {
+        return;
+    };
+    let mut outcomes = std::collections::BTreeSet::new();
+    for limit in 4..=16 {
+        let script = format!("ulimit -n {limit} && exec \"$0\" watch --json");
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns.name(), "sh", "-c", &script, BIN])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Either it fails to start (stdout ends at once) or it prints the
+        // state and ends when its reader goes away.
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        let _ = reader.read_line(&mut first);
+        drop(reader);
+        let out = wait_bounded(child, &format!("ulimit -n {limit}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "ulimit -n {limit}: {err}");
+        match out.status.code() {
+            Some(0) => assert!(first.starts_with('{'), "ulimit -n {limit}: {first}"),
+            Some(1) => {
+                assert!(first.is_empty(), "ulimit -n {limit}: {first}");
+                assert_eq!(err.lines().count(), 1, "ulimit -n {limit}: {err}");
+                assert!(err.starts_with("netstate: "), "ulimit -n {limit}: {err}");
+            }
+            other => panic!("ulimit -n {limit}: exit {other:?}: {err}"),
+        }
+        outcomes.insert(out.status.code());
+    }
+    // Both kinds of run happened: some limits are too low, some enough.
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+}
+
+#[test]
+fn an_empty_ignore_pattern_is_a_usage_error_for_every_command() {
+    let dir = temp_dir("ignore");
+    let trace = dir.join("t.jsonl");
+    let trace = trace.to_str().unwrap();
+    for pattern in ["", "*"] {
+        for args in [
+            &["snapshot"][..],
+            &["snapshot", "--json"],
+            &["watch"],
+            &["record", trace],
+        ] {
+            let out = Command::new(BIN)
+                .args(args)
+                .args(["--ignore", pattern])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?} {pattern:?}: {err}");
+            assert!(err.contains("--ignore"), "{args:?} {pattern:?}: {err}");
+            assert!(out.stdout.is_empty(), "{args:?} {pattern:?}");
+        }
+    }
+    assert!(!dir.join("t.jsonl").exists(), "no trace was started");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_trace_that_answers_an_enumeration_never_asked_for_is_an_error() {
+    let dir = temp_dir("unasked");
+    let mut lines = a_trace();
+    let good = dir.join("good.jsonl");
+    std::fs::write(&good, lines.join("\n") + "\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["replay", "--json", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
+
+    // The last line answers the second enumeration: make it answer one
+    // that was never asked for.
+    let last = lines.len() - 1;
+    let mut v: Value = serde_json::from_str(&lines[last]).unwrap();
+    let id = v["input"]["enumerated"]["id"].as_u64().expect("an id");
+    v["input"]["enumerated"]["id"] = Value::from(id + 7);
+    lines[last] = v.to_string();
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["replay", "--json", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_one_error_line(&out, "an unasked id", &format!("bad.jsonl:{}: ", last + 1));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -80,14 +80,15 @@ impl InterfaceName {
 
 impl fmt::Debug for InterfaceName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+        write!(f, "{:?}", crate::ifname::escape(self.as_bytes()))
     }
 }
 
 #[cfg(feature = "serde")]
 impl serde::Serialize for InterfaceName {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&String::from_utf8_lossy(self.as_bytes()))
+        // The escape of `crate::ifname`: lossless, so traces replay exactly.
+        s.serialize_str(&crate::ifname::escape(self.as_bytes()))
     }
 }
 
@@ -95,7 +96,7 @@ impl serde::Serialize for InterfaceName {
 impl<'de> serde::Deserialize<'de> for InterfaceName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ok(InterfaceName::new(s.as_bytes()))
+        Ok(InterfaceName::new(&crate::ifname::unescape(&s)))
     }
 }
 

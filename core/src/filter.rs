@@ -1,6 +1,7 @@
 //! [`Filter`]: interfaces to ignore, and which route hints can matter.
 
 use crate::event::{RouteEvent, RouteEventKind};
+use crate::ifname;
 use crate::snapshot::Interface;
 
 /// Which interfaces netstate ignores, and which route hints it acts on.
@@ -11,10 +12,17 @@ use crate::snapshot::Interface;
 /// for an internet destination: a default route in any table, or a route at
 /// most [`Filter::max_route_prefix_len`] long (OpenVPN's `0.0.0.0/1` +
 /// `128.0.0.0/1` override).
+///
+/// Names and prefixes are compared as the kernel's bytes: they are written
+/// as [`Interface::name`] is (see [`crate::ifname`]), so the pattern
+/// `n\xff` matches the name made of the bytes `n`, `0xff`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Filter {
     names: Vec<String>,
     prefixes: Vec<String>,
+    /// `names` and `prefixes` as bytes ([`ifname::unescape`]).
+    name_bytes: Vec<Vec<u8>>,
+    prefix_bytes: Vec<Vec<u8>>,
     max_route_prefix_len: u8,
 }
 
@@ -23,6 +31,8 @@ impl Default for Filter {
         Filter {
             names: Vec::new(),
             prefixes: Vec::new(),
+            name_bytes: Vec::new(),
+            prefix_bytes: Vec::new(),
             max_route_prefix_len: 1,
         }
     }
@@ -39,7 +49,9 @@ impl Filter {
     /// Also ignores the interface named exactly `name`.
     #[must_use]
     pub fn ignore_name(mut self, name: impl Into<String>) -> Self {
-        self.names.push(name.into());
+        let name = name.into();
+        self.name_bytes.push(ifname::unescape(&name).into_owned());
+        self.names.push(name);
         self
     }
 
@@ -47,7 +59,10 @@ impl Filter {
     /// `docker`, `utun`).
     #[must_use]
     pub fn ignore_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefixes.push(prefix.into());
+        let prefix = prefix.into();
+        self.prefix_bytes
+            .push(ifname::unescape(&prefix).into_owned());
+        self.prefixes.push(prefix);
         self
     }
 
@@ -78,17 +93,18 @@ impl Filter {
         self.max_route_prefix_len
     }
 
-    /// Whether the interface named `name` is ignored.
+    /// Whether the interface whose name is the bytes `name` (as the kernel
+    /// has it, not escaped) is ignored.
     #[must_use]
     pub fn ignores(&self, name: &[u8]) -> bool {
-        self.names.iter().any(|n| n.as_bytes() == name)
-            || self.prefixes.iter().any(|p| name.starts_with(p.as_bytes()))
+        self.name_bytes.iter().any(|n| n.as_slice() == name)
+            || self.prefix_bytes.iter().any(|p| name.starts_with(p))
     }
 
     /// Whether `interface` is kept in snapshots.
     #[must_use]
     pub fn keeps(&self, interface: &Interface) -> bool {
-        !self.ignores(interface.name.as_bytes())
+        !self.ignores(&ifname::unescape(&interface.name))
     }
 
     /// Whether the filter ignores nothing.

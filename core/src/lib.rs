@@ -37,6 +37,7 @@ mod event;
 pub mod fanout;
 mod filter;
 mod flags;
+pub mod ifname;
 #[cfg(feature = "serde")]
 mod json;
 mod reconciler;

@@ -74,6 +74,17 @@ pub enum Input {
         /// The state read, or why it could not be read.
         result: Result<Snapshot, OsError>,
     },
+    /// The enumeration [`Action::Enumerate`] asked for could not read one
+    /// consistent table: it changed under every attempt (the kernel marked
+    /// the dumps interrupted). Not a failure: the table is changing right
+    /// now, so this is a hint like a route event. The last good state is
+    /// kept and another enumeration follows after the debounce, with no
+    /// backoff, so a table that changes faster than it can be read is
+    /// read as soon as the changes pause.
+    EnumerationInterrupted {
+        /// The id the action carried.
+        id: EnumerationId,
+    },
     /// The route socket failed.
     MonitorFailed(MonitorFailure),
     /// The result of the rebind [`Action::RebindMonitor`] asked for.
@@ -118,6 +129,9 @@ pub struct Stats {
     pub enumeration_failures: u64,
     /// Enumeration results ignored because their id was not the one in flight.
     pub stale_results: u64,
+    /// Enumerations that ended [`Input::EnumerationInterrupted`]: the table
+    /// kept changing while it was read.
+    pub interrupted_enumerations: u64,
 }
 
 /// The reasons gathered for the next enumeration.
@@ -211,7 +225,11 @@ enum MonitorState {
 ///   ignored; an enumeration unanswered for the enumeration timeout counts as
 ///   failed.
 /// * A failed enumeration keeps the last good state and is retried with
-///   backoff.
+///   backoff. An interrupted one (the table changed under it) is not a
+///   failure: it is retried after the debounce, like a hint, never backed off.
+/// * A link or address hint about an interface the published state holds is
+///   never filtered out, whatever name it carries (a rename to an ignored
+///   name must remove the interface at once).
 /// * A result equal to the current state publishes nothing, unless the host
 ///   slept ([`Cause::TimeJump`]).
 pub struct Reconciler {
@@ -349,6 +367,7 @@ impl Reconciler {
             Input::Route(event) => self.handle_route(now, &event),
             Input::SleepClock(sample) => self.handle_sleep_clock(now, sample),
             Input::Enumerated { id, result } => self.handle_enumerated(now, id, result),
+            Input::EnumerationInterrupted { id } => self.handle_interrupted(now, id),
             Input::MonitorFailed(MonitorFailure::Overflow) => {
                 self.stats.overflows += 1;
                 self.request(now, Cause::Overflow, true, false);
@@ -366,11 +385,19 @@ impl Reconciler {
         self.stats.route_events += 1;
         self.unignore_renamed(event);
         let ignored = &self.ignored;
-        if !self.config.filter.admits(event, |i| ignored.contains(&i)) {
+        if !self.names_published_interface(event)
+            && !self.config.filter.admits(event, |i| ignored.contains(&i))
+        {
             self.stats.ignored_events += 1;
             return;
         }
         self.request(now, Cause::Event, false, false);
+        self.arm_debounce(now);
+    }
+
+    /// Starts or restarts the debounce for a non-urgent request, never past
+    /// the maximum wait from the first request of the burst.
+    fn arm_debounce(&mut self, now: Instant) {
         // During a retry backoff the retry timer carries the request.
         if self.timers.is_set(Timer::Retry) {
             return;
@@ -385,6 +412,25 @@ impl Reconciler {
             (Some(at), Some(max_wait)) => self.timers.set(Timer::Debounce, at.min(max_wait)),
             (Some(at), None) => self.timers.set(Timer::Debounce, at),
             (None, _) => self.timers.stop(Timer::Debounce),
+        }
+    }
+
+    /// Whether a link or address hint names an interface the published
+    /// state holds. Such a hint is never filtered away, whatever name it
+    /// carries: a rename to an ignored name arrives with the new name, and
+    /// the interface must leave the state (under its old name) at once, not
+    /// at the next reconcile.
+    fn names_published_interface(&self, event: &RouteEvent) -> bool {
+        let about_interface = matches!(
+            event.kind,
+            RouteEventKind::LinkNew
+                | RouteEventKind::LinkDel
+                | RouteEventKind::AddrNew
+                | RouteEventKind::AddrDel
+        );
+        match (about_interface, event.index, &self.state) {
+            (true, Some(index), Some(state)) => state.by_index(index).is_some(),
+            _ => false,
         }
     }
 
@@ -476,6 +522,32 @@ impl Reconciler {
             Ok(snapshot) => self.enumeration_succeeded(now, flight, snapshot),
             Err(_) => self.enumeration_failed(now, flight),
         }
+        self.try_start(now);
+    }
+
+    fn handle_interrupted(&mut self, now: Instant, id: EnumerationId) {
+        let flight = match self.in_flight {
+            Some(flight) if flight.id == id => flight,
+            _ => {
+                self.stats.stale_results += 1;
+                return;
+            }
+        };
+        self.in_flight = None;
+        self.timers.stop(Timer::EnumerationTimeout);
+        self.stats.interrupted_enumerations += 1;
+        // The kernel answered: whatever failed before is over.
+        self.retry_attempt = 0;
+        self.timers.stop(Timer::Retry);
+        let w = self.wanted.get_or_insert(Wanted {
+            cause: flight.cause,
+            ready: false,
+            urgent: false,
+            force_publish: false,
+        });
+        w.cause = w.cause.max(flight.cause);
+        w.force_publish |= flight.force_publish;
+        self.arm_debounce(now);
         self.try_start(now);
     }
 

@@ -47,11 +47,18 @@ impl Address {
         }
     }
 
-    /// Whether the address is a global unicast address that can be used as a
-    /// source now: for IPv4 anything but unspecified, loopback, link-local,
-    /// multicast and broadcast (private ranges count: they reach the internet
-    /// through NAT); for IPv6 an address in `2000::/3`. Tentative and
-    /// DAD-failed addresses are not usable.
+    /// Whether the address can be used now as a source for traffic beyond
+    /// its link: it is usable (neither tentative nor DAD-failed) and unicast
+    /// with a scope wider than the link. Excluded: for IPv4 `0.0.0.0/8`
+    /// ("this network", with the unspecified `0.0.0.0`), loopback
+    /// `127.0.0.0/8`, link-local `169.254.0.0/16`, multicast `224.0.0.0/4`
+    /// and reserved `240.0.0.0/4` (with the broadcast `255.255.255.255`); for
+    /// IPv6 everything outside global unicast `2000::/3` and unique-local
+    /// `fc00::/7` (so `::`, `::1`, link-local `fe80::/10`, multicast
+    /// `ff00::/8`, IPv4-mapped `::ffff:0:0/96`, the deprecated site-local
+    /// `fec0::/10`). Private, shared (`100.64.0.0/10`), documentation and
+    /// benchmarking addresses count, as do unique-local ones: see
+    /// [`Snapshot::have_v4`] for why.
     #[must_use]
     pub fn is_usable_global(&self) -> bool {
         self.flags.is_usable() && is_global_unicast(self.net.addr())
@@ -65,18 +72,21 @@ fn is_global_unicast(addr: IpAddr) -> bool {
     }
 }
 
+/// Unicast beyond the link (the rule is on [`Snapshot::have_v4`]). The
+/// unspecified `0.0.0.0` is inside `0.0.0.0/8` and the broadcast
+/// `255.255.255.255` inside `240.0.0.0/4`, so neither needs a test of its own.
 fn is_global_v4(a: Ipv4Addr) -> bool {
-    !(a.is_unspecified()
-        || a.is_loopback()
-        || a.is_link_local()
-        || a.is_multicast()
-        || a.is_broadcast()
-        || a.octets()[0] == 0
-        || a.octets()[0] >= 240)
+    let first = a.octets()[0];
+    !(first == 0 || a.is_loopback() || a.is_link_local() || a.is_multicast() || first >= 240)
 }
 
+/// Unicast beyond the link (the rule is on [`Snapshot::have_v4`]): global
+/// unicast `2000::/3` or unique-local `fc00::/7`; the rest of the space is
+/// loopback, link-local, multicast, unspecified, embedded IPv4 or not
+/// assigned for unicast.
 fn is_global_v6(a: Ipv6Addr) -> bool {
-    (a.segments()[0] & 0xe000) == 0x2000
+    let first = a.segments()[0];
+    (first & 0xe000) == 0x2000 || (first & 0xfe00) == 0xfc00
 }
 
 /// A link-layer (hardware) address: six bytes for Ethernet, other lengths for
@@ -340,14 +350,36 @@ impl Snapshot {
         self.interfaces.iter().find(|i| i.name == name)
     }
 
-    /// Whether an up, non-loopback interface has a usable global IPv4 address.
+    /// Whether an up, non-loopback interface has a usable IPv4 address that
+    /// can carry traffic beyond its link ([`Address::is_usable_global`]).
+    ///
+    /// The rule, the same for both families: an address counts when it is
+    /// unicast and its scope is wider than the link; it does not count when
+    /// the host itself keeps it on the link or it is not unicast: `0.0.0.0/8`,
+    /// loopback (also when it sits on a non-loopback interface), link-local,
+    /// multicast, reserved `240.0.0.0/4` (with `255.255.255.255`), and for
+    /// IPv6 anything outside `2000::/3` and `fc00::/7`.
+    ///
+    /// Why: whether a range is routed on the public internet is decided
+    /// beyond the host, by a NAT, a VPN or overlay, a proxy, a lab network;
+    /// what this answers is whether the host holds an address it will send
+    /// from to other networks. Private IPv4 ranges count because they reach
+    /// the internet through NAT, so unique-local IPv6 (`fc00::/7`) counts by
+    /// the same token (NAT66/NPTv6, or an overlay such as Tailscale's
+    /// `fd7a:115c:a1e0::/48`; Tailscale and netwatch count it too), and so
+    /// do the documentation (`192.0.2.0/24`, `198.51.100.0/24`,
+    /// `203.0.113.0/24`, `2001:db8::/32`) and benchmarking (`198.18.0.0/15`,
+    /// also the fake-IP range of proxies' TUN interfaces) ranges, which are
+    /// ordinary unicast to the host (as in Go's `IsGlobalUnicast`).
     #[must_use]
     pub fn have_v4(&self) -> bool {
         self.have(|a| a.net.addr().is_ipv4())
     }
 
-    /// Whether an up, non-loopback interface has a usable global IPv6 address
-    /// (in `2000::/3`, neither tentative nor DAD-failed).
+    /// Whether an up, non-loopback interface has a usable IPv6 address that
+    /// can carry traffic beyond its link: in global unicast `2000::/3` or
+    /// unique-local `fc00::/7`, neither tentative nor DAD-failed. The rule
+    /// and its reason, shared with IPv4, are on [`Snapshot::have_v4`].
     #[must_use]
     pub fn have_v6(&self) -> bool {
         self.have(|a| a.net.addr().is_ipv6())
@@ -434,6 +466,162 @@ mod tests {
 
         eth.flags = InterfaceFlags::empty();
         let s = Snapshot::new(vec![eth], DefaultRoutes::default()).unwrap();
+        assert!(!s.have_v4() && !s.have_v6());
+    }
+
+    /// A snapshot with one up, non-loopback interface holding `addrs`, and
+    /// a default route of each family through it.
+    fn eth0_with(addrs: &[&str]) -> Snapshot {
+        let mut eth = Interface::new(2, "eth0");
+        eth.flags = InterfaceFlags::UP | InterfaceFlags::RUNNING;
+        for a in addrs {
+            eth.addrs.push(Address::new(net(a)));
+        }
+        let route = |gateway: &str| DefaultRoute {
+            index: 2,
+            interface: "eth0".into(),
+            gateway: Some(gateway.parse().unwrap()),
+        };
+        let routes = DefaultRoutes {
+            v4: Some(route("192.168.1.1")),
+            v6: Some(route("fe80::1")),
+        };
+        Snapshot::new(vec![eth], routes).unwrap()
+    }
+
+    /// Whether the one address `addr` (written without a prefix) makes the
+    /// snapshot "have" its family.
+    fn counts(addr: &str) -> bool {
+        let ip: IpAddr = addr.parse().unwrap();
+        let s = eth0_with(&[&format!("{addr}/{}", if ip.is_ipv4() { 32 } else { 128 })]);
+        let (v4, v6) = (s.have_v4(), s.have_v6());
+        assert!(!(v4 && v6), "{addr}: one family only");
+        if ip.is_ipv4() {
+            assert!(!v6, "{addr} is not IPv6");
+            v4
+        } else {
+            assert!(!v4, "{addr} is not IPv4");
+            v6
+        }
+    }
+
+    #[test]
+    fn a_unique_local_v6_address_counts_like_a_private_v4_one() {
+        // The case that was wrong: a ULA with a v6 default route (what a
+        // NAT66 router or an overlay hands out) did not count as v6.
+        let s = eth0_with(&["fd00::2/64"]);
+        assert!(s.default_routes().v6.is_some());
+        assert!(s.have_v6());
+        assert!(!s.have_v4());
+        // Tailscale's ULA range.
+        assert!(counts("fd7a:115c:a1e0::1"));
+        // Private and shared IPv4, the same kind of address.
+        let s = eth0_with(&["192.168.1.20/24"]);
+        assert!(s.have_v4() && !s.have_v6());
+        for a in ["10.0.0.1", "172.16.0.1", "172.31.255.254", "100.64.0.1"] {
+            assert!(counts(a), "{a}");
+        }
+    }
+
+    #[test]
+    fn documentation_and_benchmarking_addresses_count_in_both_families() {
+        // One rule for both families: these are ordinary unicast to the host.
+        for a in [
+            "192.0.2.2",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "198.19.255.254",
+            "2001:db8::2",
+            "2001:2::1",
+        ] {
+            assert!(counts(a), "{a}");
+        }
+        let s = eth0_with(&["192.0.2.2/24", "2001:db8::2/64"]);
+        assert!(s.have_v4() && s.have_v6());
+    }
+
+    #[test]
+    fn v4_exclusions_end_exactly_at_their_boundaries() {
+        let table = [
+            // 0.0.0.0/8 "this network", with the unspecified address.
+            ("0.0.0.0", false),
+            ("0.0.0.1", false),
+            ("0.255.255.255", false),
+            ("1.0.0.0", true),
+            // 127.0.0.0/8 loopback.
+            ("126.255.255.255", true),
+            ("127.0.0.0", false),
+            ("127.0.0.1", false),
+            ("127.255.255.255", false),
+            ("128.0.0.0", true),
+            // 169.254.0.0/16 link-local.
+            ("169.253.255.255", true),
+            ("169.254.0.0", false),
+            ("169.254.1.1", false),
+            ("169.254.255.255", false),
+            ("169.255.0.0", true),
+            // 224.0.0.0/4 multicast.
+            ("223.255.255.255", true),
+            ("224.0.0.0", false),
+            ("224.0.0.251", false),
+            ("239.255.255.255", false),
+            // 240.0.0.0/4 reserved, with the limited broadcast at its end.
+            ("240.0.0.0", false),
+            ("240.0.0.1", false),
+            ("255.255.255.254", false),
+            ("255.255.255.255", false),
+        ];
+        for (a, expected) in table {
+            assert_eq!(counts(a), expected, "{a}");
+        }
+    }
+
+    #[test]
+    fn v6_counts_exactly_global_unicast_and_unique_local() {
+        let table = [
+            // Below 2000::/3: unspecified, loopback, embedded IPv4.
+            ("::", false),
+            ("::1", false),
+            ("::ffff:192.0.2.1", false),
+            ("1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", false),
+            // 2000::/3 global unicast.
+            ("2000::", true),
+            ("3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true),
+            ("4000::", false),
+            // fc00::/7 unique-local.
+            ("fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", false),
+            ("fc00::", true),
+            ("fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true),
+            ("fe00::", false),
+            // fe80::/10 link-local, and the deprecated site-local after it.
+            ("fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff", false),
+            ("fe80::", false),
+            ("fe80::1", false),
+            ("febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", false),
+            ("fec0::1", false),
+            // ff00::/8 multicast.
+            ("ff00::", false),
+            ("ff02::1", false),
+            ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", false),
+        ];
+        for (a, expected) in table {
+            assert_eq!(counts(a), expected, "{a}");
+        }
+    }
+
+    #[test]
+    fn loopback_addresses_never_count_and_the_loopback_interface_never_does() {
+        // A loopback address on an ordinary interface.
+        let s = eth0_with(&["127.0.0.2/8", "::1/128"]);
+        assert!(!s.have_v4() && !s.have_v6());
+        // A routable address on the loopback interface (an anycast or
+        // service address bound to lo) does not make the host reachable.
+        let mut lo = Interface::new(1, "lo");
+        lo.flags = InterfaceFlags::UP | InterfaceFlags::LOOPBACK;
+        lo.addrs.push(Address::new(net("203.0.113.5/32")));
+        lo.addrs.push(Address::new(net("2001:db8::5/128")));
+        let s = Snapshot::new(vec![lo], DefaultRoutes::default()).unwrap();
         assert!(!s.have_v4() && !s.have_v6());
     }
 

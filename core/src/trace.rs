@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Backoff, Config, ConfigError};
 use crate::filter::Filter;
-use crate::reconciler::{Action, Input, Reconciler};
+use crate::reconciler::{Action, EnumerationId, Input, Reconciler};
 
 /// The trace format version this crate writes and reads.
 pub const TRACE_VERSION: u32 = 1;
@@ -160,6 +160,19 @@ pub enum ReplayError {
         /// This record's time.
         at_ns: u64,
     },
+    /// A record answers an enumeration (with [`Input::Enumerated`] or
+    /// [`Input::EnumerationInterrupted`]) that the replayed Reconciler never
+    /// asked for: the trace contradicts itself.
+    EnumerationNotAsked {
+        /// The id the record answers.
+        id: EnumerationId,
+    },
+    /// A record answers an enumeration that an earlier record already
+    /// answered: the trace contradicts itself.
+    EnumerationAnsweredTwice {
+        /// The id the record answers.
+        id: EnumerationId,
+    },
 }
 
 impl core::fmt::Display for ReplayError {
@@ -176,6 +189,16 @@ impl core::fmt::Display for ReplayError {
                 f,
                 "record at {at_ns} ns comes after one at {previous_ns} ns"
             ),
+            ReplayError::EnumerationNotAsked { id } => write!(
+                f,
+                "answers enumeration {}, which the core never asked for",
+                id.0
+            ),
+            ReplayError::EnumerationAnsweredTwice { id } => write!(
+                f,
+                "answers enumeration {}, which an earlier record already answered",
+                id.0
+            ),
         }
     }
 }
@@ -185,12 +208,55 @@ impl std::error::Error for ReplayError {}
 /// Runs a recorded trace through a fresh Reconciler.
 ///
 /// Feed it the records in order with [`Replayer::apply`]; it returns the
-/// actions the Reconciler took, exactly as in the recorded run.
+/// actions the Reconciler took, exactly as in the recorded run. A trace that
+/// contradicts itself is refused with a [`ReplayError`]: a record earlier
+/// than the one before it, or an answer ([`Input::Enumerated`],
+/// [`Input::EnumerationInterrupted`]) to an enumeration the replayed
+/// Reconciler never asked for, or one already answered.
 #[derive(Debug)]
 pub struct Replayer {
     reconciler: Reconciler,
     start: Instant,
     last_ns: u64,
+    /// Actions taken out of the Reconciler but not yet returned (a record
+    /// was refused after they were taken).
+    pending: Vec<Action>,
+    /// The enumerations asked for, as ranges of ids.
+    asked: IdRanges,
+    /// The enumerations asked for and not answered yet.
+    unanswered: std::collections::BTreeSet<u64>,
+}
+
+/// A set of ids kept as disjoint inclusive ranges (start → end): the
+/// Reconciler numbers its enumerations consecutively, so a whole trace's
+/// worth is one range.
+#[derive(Debug, Default)]
+struct IdRanges(std::collections::BTreeMap<u64, u64>);
+
+impl IdRanges {
+    fn contains(&self, id: u64) -> bool {
+        self.0
+            .range(..=id)
+            .next_back()
+            .is_some_and(|(_, &end)| id <= end)
+    }
+
+    fn insert(&mut self, id: u64) {
+        if self.contains(id) {
+            return;
+        }
+        // Join the range that ends just before `id`, if any.
+        let start = match self.0.range(..id).next_back() {
+            Some((&start, &end)) if end.checked_add(1) == Some(id) => start,
+            _ => id,
+        };
+        // Join the range that starts just after `id`, if any.
+        let end = match id.checked_add(1).and_then(|next| self.0.remove(&next)) {
+            Some(end) => end,
+            None => id,
+        };
+        self.0.insert(start, end);
+    }
 }
 
 impl Replayer {
@@ -205,11 +271,16 @@ impl Replayer {
             reconciler: Reconciler::new(config, start),
             start,
             last_ns: 0,
+            pending: Vec::new(),
+            asked: IdRanges::default(),
+            unanswered: std::collections::BTreeSet::new(),
         })
     }
 
     /// Applies one record and returns the actions it caused (the first call
     /// also returns the initial enumeration request).
+    ///
+    /// A refused record changes nothing: the Reconciler has not seen it.
     pub fn apply(&mut self, record: TraceRecord) -> Result<Vec<Action>, ReplayError> {
         if record.at_ns < self.last_ns {
             return Err(ReplayError::TimeWentBackwards {
@@ -217,21 +288,73 @@ impl Replayer {
                 at_ns: record.at_ns,
             });
         }
+        self.take_actions();
+        if let TraceEvent::Input(
+            Input::Enumerated { id, .. } | Input::EnumerationInterrupted { id },
+        ) = &record.event
+        {
+            self.answer(*id)?;
+        }
         self.last_ns = record.at_ns;
         let now = self.start + Duration::from_nanos(record.at_ns);
-        let mut actions: Vec<Action> =
-            std::iter::from_fn(|| self.reconciler.poll_action()).collect();
         match record.event {
             TraceEvent::Input(input) => self.reconciler.handle_input(now, input),
             TraceEvent::Timeout => self.reconciler.handle_timeout(now),
         }
-        actions.extend(std::iter::from_fn(|| self.reconciler.poll_action()));
-        Ok(actions)
+        self.take_actions();
+        Ok(std::mem::take(&mut self.pending))
     }
 
     /// The Reconciler being replayed into.
     #[must_use]
     pub fn reconciler(&self) -> &Reconciler {
         &self.reconciler
+    }
+
+    /// Moves the Reconciler's actions to `pending`, noting the enumerations
+    /// it asks for.
+    fn take_actions(&mut self) {
+        while let Some(action) = self.reconciler.poll_action() {
+            if let Action::Enumerate { id } = &action {
+                self.asked.insert(id.0);
+                self.unanswered.insert(id.0);
+            }
+            self.pending.push(action);
+        }
+    }
+
+    /// Checks that enumeration `id` was asked for and not answered yet, and
+    /// notes it answered. A late answer to an enumeration that timed out is
+    /// fine: the live run received it too (and the Reconciler ignores it).
+    fn answer(&mut self, id: EnumerationId) -> Result<(), ReplayError> {
+        if self.unanswered.remove(&id.0) {
+            Ok(())
+        } else if self.asked.contains(id.0) {
+            Err(ReplayError::EnumerationAnsweredTwice { id })
+        } else {
+            Err(ReplayError::EnumerationNotAsked { id })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdRanges;
+
+    #[test]
+    fn id_ranges_join_neighbours_and_answer_membership() {
+        let mut r = IdRanges::default();
+        for id in [5, 7, 6, 1, 2, 9, u64::MAX, 0] {
+            r.insert(id);
+        }
+        r.insert(6);
+        let ranges: Vec<(u64, u64)> = r.0.iter().map(|(&s, &e)| (s, e)).collect();
+        assert_eq!(ranges, [(0, 2), (5, 7), (9, 9), (u64::MAX, u64::MAX)]);
+        for id in [0, 1, 2, 5, 6, 7, 9, u64::MAX] {
+            assert!(r.contains(id), "{id}");
+        }
+        for id in [3, 4, 8, 10, u64::MAX - 1] {
+            assert!(!r.contains(id), "{id}");
+        }
     }
 }

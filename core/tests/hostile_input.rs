@@ -213,14 +213,23 @@ fn nested(kind: u16, depth: usize) -> Vec<u8> {
 // SnapshotCollector::feed
 
 #[test]
-fn a_dump_reply_of_zero_length_attributes_is_refused() {
+fn a_dump_reply_of_zero_length_attributes_is_a_record_skipped_and_counted() {
+    // One unusable record never fails the read: it is skipped, counted, and
+    // the rest of the dump still gives a snapshot.
     let attrs = vec![0u8; DATAGRAM - HEADER_LEN - 16 - 16];
-    let d = multi(RTM_NEWLINK, 1, &link_with(&attrs));
-    let mut c = SnapshotCollector::new();
-    assert!(matches!(
-        c.feed(Stage::Links, 1, &d),
-        Err(DumpError::Malformed(_))
+    let mut d = multi(RTM_NEWLINK, 1, &link_with(&attrs));
+    d.extend(multi(
+        RTM_NEWLINK,
+        1,
+        &link_body(3, 1, Some("eth0"), None, None),
     ));
+    d.extend(multi(NLMSG_DONE, 1, &0i32.to_ne_bytes()));
+    let mut c = SnapshotCollector::new();
+    assert_eq!(c.feed(Stage::Links, 1, &d), Ok(Progress::Done));
+    assert_eq!(c.skipped(), 1);
+    let s = c.finish().unwrap();
+    let names: Vec<&str> = s.interfaces().iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["eth0"]);
 }
 
 #[test]
@@ -268,14 +277,20 @@ fn dump_lengths_past_the_end_are_malformed() {
             "nlmsg_len {claimed}"
         );
     }
-    // An attribute claiming 0xFFFF bytes inside a short message.
+    // An attribute claiming 0xFFFF bytes inside a short message: that
+    // record is skipped and counted, the walk goes on to the next message.
     let mut body = link_body(2, 1, Some("eth0"), None, None);
     body[16..18].copy_from_slice(&0xFFFFu16.to_ne_bytes());
-    let mut c = SnapshotCollector::new();
-    assert!(matches!(
-        c.feed(Stage::Links, 1, &multi(RTM_NEWLINK, 1, &body)),
-        Err(DumpError::Malformed(_))
+    let mut d = multi(RTM_NEWLINK, 1, &body);
+    d.extend(multi(
+        RTM_NEWLINK,
+        1,
+        &link_body(3, 1, Some("eth1"), None, None),
     ));
+    let mut c = SnapshotCollector::new();
+    assert_eq!(c.feed(Stage::Links, 1, &d), Ok(Progress::More));
+    assert_eq!(c.skipped(), 1);
+    assert_eq!(c.finish().unwrap().interfaces().len(), 1);
 }
 
 #[test]

@@ -126,3 +126,24 @@ fn change_is_one_watch_line_with_the_documented_fields() {
         assert_eq!(cause.as_str(), text);
     }
 }
+
+#[test]
+fn names_that_are_not_utf8_survive_json_and_traces_byte_for_byte() {
+    use netstate_core::{ifname, InterfaceName, RouteEvent, RouteEventKind};
+    let raw: &[u8] = b"n\xff\xfex\\";
+    let name = ifname::escape(raw).into_owned();
+    let mut odd = Interface::new(9, name.clone());
+    odd.flags = InterfaceFlags::UP;
+    let s = Snapshot::new(vec![odd], DefaultRoutes::default()).unwrap();
+    let text = serde_json::to_string(&s).unwrap();
+    let back: Snapshot = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, s);
+    assert_eq!(ifname::unescape(&back.interfaces()[0].name).as_ref(), raw);
+
+    // A hint's inline name goes through a trace the same way.
+    let mut hint = RouteEvent::new(RouteEventKind::LinkNew).with_index(9);
+    hint.name = Some(InterfaceName::new(raw));
+    let text = serde_json::to_string(&hint).unwrap();
+    let back: RouteEvent = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.name.unwrap().as_bytes(), raw);
+}

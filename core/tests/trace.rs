@@ -120,3 +120,112 @@ fn a_corrupt_trace_is_a_typed_error() {
         .unwrap_err();
     assert!(matches!(e, ReplayError::TimeWentBackwards { .. }));
 }
+
+/// A replayer past the initial enumeration (answered), and the id it used.
+fn replayer_after_initial() -> (Replayer, netstate_core::EnumerationId) {
+    let mut r = Replayer::new(&TraceHeader::new(&Config::default()), Instant::now()).unwrap();
+    let actions = r
+        .apply(TraceRecord {
+            at_ns: 0,
+            event: TraceEvent::Timeout,
+        })
+        .unwrap();
+    let Some(Action::Enumerate { id }) = actions.first().cloned() else {
+        panic!("the initial enumeration: {actions:?}");
+    };
+    let published = r
+        .apply(TraceRecord {
+            at_ns: 1,
+            event: TraceEvent::Input(Input::Enumerated {
+                id,
+                result: Ok(snap("10.0.0.1/24")),
+            }),
+        })
+        .unwrap();
+    assert!(matches!(published.as_slice(), [Action::Publish(_)]));
+    (r, id)
+}
+
+#[test]
+fn a_result_for_an_enumeration_never_asked_for_is_a_typed_error() {
+    let (mut r, id) = replayer_after_initial();
+    let unasked = netstate_core::EnumerationId(id.0 + 1);
+    let e = r
+        .apply(TraceRecord {
+            at_ns: 2,
+            event: TraceEvent::Input(Input::Enumerated {
+                id: unasked,
+                result: Ok(snap("10.0.0.2/24")),
+            }),
+        })
+        .unwrap_err();
+    assert_eq!(e, ReplayError::EnumerationNotAsked { id: unasked });
+    assert!(e.to_string().contains(&format!("{}", unasked.0)), "{e}");
+
+    let (mut r, id) = replayer_after_initial();
+    let unasked = netstate_core::EnumerationId(id.0 + 1);
+    let e = r
+        .apply(TraceRecord {
+            at_ns: 2,
+            event: TraceEvent::Input(Input::EnumerationInterrupted { id: unasked }),
+        })
+        .unwrap_err();
+    assert_eq!(e, ReplayError::EnumerationNotAsked { id: unasked });
+}
+
+#[test]
+fn a_result_given_twice_is_a_typed_error() {
+    let (mut r, id) = replayer_after_initial();
+    let e = r
+        .apply(TraceRecord {
+            at_ns: 2,
+            event: TraceEvent::Input(Input::Enumerated {
+                id,
+                result: Err(OsError::new("again")),
+            }),
+        })
+        .unwrap_err();
+    assert_eq!(e, ReplayError::EnumerationAnsweredTwice { id });
+    assert!(e.to_string().contains(&format!("{}", id.0)), "{e}");
+
+    let (mut r, id) = replayer_after_initial();
+    let e = r
+        .apply(TraceRecord {
+            at_ns: 2,
+            event: TraceEvent::Input(Input::EnumerationInterrupted { id }),
+        })
+        .unwrap_err();
+    assert_eq!(e, ReplayError::EnumerationAnsweredTwice { id });
+}
+
+#[test]
+fn a_late_answer_to_an_enumeration_that_timed_out_is_not_an_error() {
+    let config = Config::default();
+    let mut r = Replayer::new(&TraceHeader::new(&config), Instant::now()).unwrap();
+    let actions = r
+        .apply(TraceRecord {
+            at_ns: 0,
+            event: TraceEvent::Timeout,
+        })
+        .unwrap();
+    let Some(Action::Enumerate { id }) = actions.first().cloned() else {
+        panic!("the initial enumeration: {actions:?}");
+    };
+    // The enumeration times out; its answer arrives later and is stale,
+    // which is what a live run does too.
+    let late = u64::try_from(config.enumeration_timeout().as_nanos()).unwrap() + 1;
+    r.apply(TraceRecord {
+        at_ns: late,
+        event: TraceEvent::Timeout,
+    })
+    .unwrap();
+    r.apply(TraceRecord {
+        at_ns: late + 1,
+        event: TraceEvent::Input(Input::Enumerated {
+            id,
+            result: Ok(snap("10.0.0.1/24")),
+        }),
+    })
+    .unwrap();
+    assert_eq!(r.reconciler().stats().stale_results, 1);
+}

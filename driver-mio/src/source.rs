@@ -69,7 +69,10 @@ impl Builder {
         let woken = engine.wake(Instant::now());
         if !engine.started() {
             return Err(Error::FirstEnumeration(
-                "the first enumeration failed".to_owned(),
+                engine
+                    .last_error()
+                    .unwrap_or("the first enumeration failed")
+                    .to_owned(),
             ));
         }
         let watch = Watch::new(&engine);

@@ -44,7 +44,10 @@ enum Wait {
 async fn drive(mut engine: Engine, wakeups: &Receiver<()>, status: &Sender<Result<(), Error>>) {
     engine.wake(Instant::now());
     if !engine.started() {
-        let why = "the first enumeration failed".to_owned();
+        let why = engine
+            .last_error()
+            .unwrap_or("the first enumeration failed")
+            .to_owned();
         let _ = status.try_send(Err(Error::FirstEnumeration(why)));
         return;
     }

@@ -230,7 +230,10 @@ enum Wake<'a> {
 async fn run(mut engine: Engine, notify: Arc<Notify>, ready: oneshot::Sender<Result<(), Error>>) {
     engine.wake(Instant::now());
     if !engine.started() {
-        let why = "the first enumeration failed".to_owned();
+        let why = engine
+            .last_error()
+            .unwrap_or("the first enumeration failed")
+            .to_owned();
         let _ = ready.send(Err(Error::FirstEnumeration(why)));
         return;
     }
@@ -239,6 +242,7 @@ async fn run(mut engine: Engine, notify: Arc<Notify>, ready: oneshot::Sender<Res
     }
     let mut generation = 0;
     let mut fd: Option<AsyncFd<OwnedFd>> = None;
+    let mut more_queued = false;
     loop {
         if generation != engine.socket_generation() {
             generation = engine.socket_generation();
@@ -249,11 +253,19 @@ async fn run(mut engine: Engine, notify: Arc<Notify>, ready: oneshot::Sender<Res
                 .and_then(Result::ok)
                 .and_then(register);
         }
-        let deadline = engine.poll_timeout().map(tokio::time::Instant::from_std);
-        let wake = tokio::select! {
-            guard = readable(fd.as_ref()) => Wake::Readable(guard),
-            () = sleep_until(deadline) => Wake::Other,
-            () = notify.notified() => Wake::Other,
+        let wake = if more_queued {
+            // The engine has work left (datagrams past its per-wake cap, or
+            // an enumeration it deferred): let other tasks run, then go on
+            // without waiting for readiness, which may never come.
+            tokio::task::yield_now().await;
+            Wake::Other
+        } else {
+            let deadline = engine.poll_timeout().map(tokio::time::Instant::from_std);
+            tokio::select! {
+                guard = readable(fd.as_ref()) => Wake::Readable(guard),
+                () = sleep_until(deadline) => Wake::Other,
+                () = notify.notified() => Wake::Other,
+            }
         };
         let woken = engine.wake(Instant::now());
         if let Wake::Readable(Some(mut guard)) = wake {
@@ -262,9 +274,7 @@ async fn run(mut engine: Engine, notify: Arc<Notify>, ready: oneshot::Sender<Res
                 guard.clear_ready();
             }
         }
-        if woken.more_queued {
-            tokio::task::yield_now().await;
-        }
+        more_queued = woken.more_queued;
     }
 }
 

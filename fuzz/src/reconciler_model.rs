@@ -542,8 +542,22 @@ impl Harness {
                         self.ignored.retain(|i| *i != index);
                     }
                 }
+                // A link or address hint about an interface the published
+                // state holds is never filtered (a rename to an ignored
+                // name must remove it at once).
+                let known = matches!(
+                    ev.kind,
+                    RouteEventKind::LinkNew
+                        | RouteEventKind::LinkDel
+                        | RouteEventKind::AddrNew
+                        | RouteEventKind::AddrDel
+                ) && ev.index.is_some_and(|i| {
+                    self.published
+                        .as_ref()
+                        .is_some_and(|p| p.by_index(i).is_some())
+                });
                 let ignored = &self.ignored;
-                let admitted = self.config.filter().admits(&ev, |i| ignored.contains(&i));
+                let admitted = known || self.config.filter().admits(&ev, |i| ignored.contains(&i));
                 if !admitted {
                     self.ignored_events += 1;
                 }

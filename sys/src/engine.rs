@@ -27,8 +27,8 @@ use std::time::Instant;
 
 use netstate_core::fanout::{Fanout, Subscriber};
 use netstate_core::{
-    Action, Config, Input, MonitorFailure, OsError, Reconciler, RouteEvent, RouteEventKind,
-    Snapshot, Stats,
+    Action, Config, EnumerationId, Input, MonitorFailure, OsError, Reconciler, RouteEvent,
+    RouteEventKind, Snapshot, Stats,
 };
 
 use crate::clock::sleep_clock;
@@ -70,6 +70,45 @@ pub trait EventSource: AsFd + Send {
     }
 }
 
+/// Why a [`Backend`] gave no snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnumerateFailure {
+    /// The table changed under every attempt to read it (interrupted dumps):
+    /// not a failure, read again soon without backing off.
+    Interrupted,
+    /// Reading failed.
+    Failed(OsError),
+}
+
+impl From<OsError> for EnumerateFailure {
+    fn from(e: OsError) -> Self {
+        EnumerateFailure::Failed(e)
+    }
+}
+
+impl std::fmt::Display for EnumerateFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EnumerateFailure::Interrupted => {
+                f.write_str("the interface table kept changing while it was read")
+            }
+            EnumerateFailure::Failed(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// What a [`Backend`] has counted since it was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EnumerationCounters {
+    /// Read attempts the kernel marked interrupted or refused as busy, or
+    /// whose replies mixed two states; each was read again at once.
+    pub interrupted_dumps: u64,
+    /// Records skipped because they could not be used (one odd interface
+    /// never fails an enumeration).
+    pub skipped_records: u64,
+}
+
 /// Where an engine gets its route socket and its enumerations from: the
 /// operating system (`NetlinkBackend` on Linux, `GetifaddrsBackend` on
 /// BSD and macOS), or a test's
@@ -78,7 +117,11 @@ pub trait Backend: Send {
     /// Opens a route-monitor socket (non-blocking).
     fn open_source(&mut self) -> io::Result<Box<dyn EventSource>>;
     /// Reads the whole interface table.
-    fn enumerate(&mut self) -> Result<Snapshot, OsError>;
+    fn enumerate(&mut self) -> Result<Snapshot, EnumerateFailure>;
+    /// What it has counted since it was opened (nothing, unless it says).
+    fn counters(&self) -> EnumerationCounters {
+        EnumerationCounters::default()
+    }
 }
 
 /// Counters of the engine, with the Reconciler's.
@@ -100,6 +143,11 @@ pub struct MonitorStats {
     pub last_wake_datagrams: u64,
     /// The most datagrams read during one wake-up.
     pub max_wake_datagrams: u64,
+    /// Enumeration attempts the kernel interrupted (the table changed while
+    /// it was read), each read again at once; see [`EnumerationCounters`].
+    pub interrupted_dumps: u64,
+    /// Records an enumeration skipped because they could not be used.
+    pub skipped_records: u64,
 }
 
 /// Test hooks reachable through [`Shared::hooks`]: they let the conformance
@@ -249,6 +297,12 @@ impl Shared {
     }
 }
 
+/// How many times in a row an interrupted first enumeration is read again
+/// at once before the monitor reports that it cannot start (each time is
+/// itself a few attempts): a table that never stops changing for that long
+/// is not one a start-up can wait for.
+const FIRST_ENUMERATION_ROUNDS: u32 = 10;
+
 /// Reads at most this many datagrams per wake-up before letting the driver
 /// run other work; [`Woken::more_queued`] then asks to be woken again at once.
 const MAX_DATAGRAMS_PER_WAKE: usize = 1024;
@@ -287,6 +341,13 @@ pub struct Engine {
     recorder: Option<Recorder>,
     silenced: bool,
     created: Instant,
+    /// An enumeration was carried out during this wake-up: another one asked
+    /// for waits for the next (so a table that keeps changing never holds
+    /// the driver's loop).
+    enumerated_this_wake: bool,
+    /// The enumeration asked for while one already ran this wake-up.
+    deferred: Option<EnumerationId>,
+    last_error: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -316,6 +377,9 @@ impl Engine {
             recorder: None,
             silenced: false,
             created: now,
+            enumerated_this_wake: false,
+            deferred: None,
+            last_error: None,
         })
     }
 
@@ -360,11 +424,23 @@ impl Engine {
         self.reconciler.state().is_some()
     }
 
+    /// Why the last enumeration that gave no snapshot gave none (for the
+    /// error of a monitor that could not start).
+    #[must_use]
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
     /// Runs one wake-up at `now`: samples the sleep clock, takes a forced
     /// check, drains the route socket, runs expired timers and carries out
     /// every action.
     pub fn wake(&mut self, now: Instant) -> Woken {
         self.shared.hooks.wait_if_paused();
+        self.enumerated_this_wake = false;
+        if let Some(id) = self.deferred.take() {
+            self.enumerate(now, id);
+            self.run_actions(now);
+        }
         self.feed(now, Input::SleepClock(sleep_clock()));
         if self.shared.force.swap(false, Ordering::SeqCst) {
             self.feed(now, Input::ForceCheck);
@@ -390,7 +466,53 @@ impl Engine {
         self.reconciler.handle_timeout(now);
         self.run_actions(now);
         self.store_stats();
-        Woken { more_queued }
+        Woken {
+            more_queued: more_queued || self.deferred.is_some(),
+        }
+    }
+
+    /// Carries out the enumeration `id`. Before the first state, an
+    /// interrupted read is tried again at once (a few rounds): a monitor's
+    /// start must not fail because the table was busy, nor wait a debounce.
+    fn enumerate(&mut self, now: Instant, id: EnumerationId) {
+        self.enumerated_this_wake = true;
+        let mut rounds = 1;
+        let result = loop {
+            let result = if self.shared.hooks.fail_enumerations.load(Ordering::SeqCst) {
+                Err(EnumerateFailure::Failed(OsError::new(
+                    "injected enumeration failure",
+                )))
+            } else {
+                self.backend.enumerate()
+            };
+            let first_state_interrupted =
+                !self.started() && result == Err(EnumerateFailure::Interrupted);
+            if !first_state_interrupted || rounds >= FIRST_ENUMERATION_ROUNDS {
+                break result;
+            }
+            rounds += 1;
+        };
+        let counters = self.backend.counters();
+        self.stats.interrupted_dumps = counters.interrupted_dumps;
+        self.stats.skipped_records = counters.skipped_records;
+        let input = match result {
+            Ok(snapshot) => Input::Enumerated {
+                id,
+                result: Ok(snapshot),
+            },
+            Err(EnumerateFailure::Interrupted) => {
+                self.last_error = Some(EnumerateFailure::Interrupted.to_string());
+                Input::EnumerationInterrupted { id }
+            }
+            Err(EnumerateFailure::Failed(e)) => {
+                self.last_error = Some(e.to_string());
+                Input::Enumerated { id, result: Err(e) }
+            }
+        };
+        if let Some(r) = &mut self.recorder {
+            r(now, Recorded::Input(&input));
+        }
+        self.reconciler.handle_input(now, input);
     }
 
     /// Publishes the counters to [`Shared`] and wakes [`Shared::wait_stats`].
@@ -480,18 +602,12 @@ impl Engine {
     fn run_actions(&mut self, now: Instant) {
         while let Some(action) = self.reconciler.poll_action() {
             match action {
-                Action::Enumerate { id } => {
-                    let result = if self.shared.hooks.fail_enumerations.load(Ordering::SeqCst) {
-                        Err(OsError::new("injected enumeration failure"))
-                    } else {
-                        self.backend.enumerate()
-                    };
-                    let input = Input::Enumerated { id, result };
-                    if let Some(r) = &mut self.recorder {
-                        r(now, Recorded::Input(&input));
-                    }
-                    self.reconciler.handle_input(now, input);
+                Action::Enumerate { id } if self.enumerated_this_wake => {
+                    // One enumeration per wake-up: the driver wakes again at
+                    // once (`more_queued`) and may run other work first.
+                    self.deferred = Some(id);
                 }
+                Action::Enumerate { id } => self.enumerate(now, id),
                 Action::Publish(change) => {
                     // The counters that led to a change are visible no later
                     // than the change itself.

@@ -334,7 +334,8 @@ fn assemble(entries: &[Entry], os: &mut dyn Lookups) -> Result<Snapshot, Getifad
     }
     let mut interfaces = Vec::with_capacity(pending.len());
     for (name, p) in pending {
-        let text = String::from_utf8_lossy(name).into_owned();
+        // Linux and BSD names are bytes: kept losslessly (netstate_core::ifname).
+        let text = netstate_core::ifname::escape(name).into_owned();
         let index = match p.index {
             0 => match os.index(name) {
                 Some(i) if i != 0 => i,

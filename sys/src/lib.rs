@@ -35,7 +35,9 @@
 //! ## Everywhere
 //!
 //! * [`Engine`]: the loop body every driver runs.
-//! * [`sleep_clock()`] reads `CLOCK_BOOTTIME` (Linux) or the wall clock.
+//! * [`sleep_clock()`] reads the clock that keeps counting while the host
+//!   sleeps, beside the one `Instant` uses (`CLOCK_BOOTTIME` on Linux,
+//!   `CLOCK_MONOTONIC_RAW` on macOS; see its docs for each platform).
 #![warn(missing_docs, unreachable_pub)]
 
 #[cfg(unix)]
@@ -52,8 +54,8 @@ mod linux;
 pub use bsd::{route_socket_platform, GetifaddrsBackend, RouteSocketReader};
 pub use clock::sleep_clock;
 pub use engine::{
-    Backend, Engine, EventSource, Hooks, MonitorStats, Recorded, Recorder, Shared, SourceRead,
-    Woken,
+    Backend, Engine, EnumerateFailure, EnumerationCounters, EventSource, Hooks, MonitorStats,
+    Recorded, Recorder, Shared, SourceRead, Woken,
 };
 pub use error::StartError;
 #[cfg(unix)]

@@ -518,7 +518,7 @@ impl Backend for ScriptedBackend {
         Ok(Box::new(reader))
     }
 
-    fn enumerate(&mut self) -> Result<Snapshot, OsError> {
+    fn enumerate(&mut self) -> Result<Snapshot, netstate_sys::EnumerateFailure> {
         self.enumerations.fetch_add(1, Ordering::SeqCst);
         let mut truths = self.truths.lock().unwrap();
         if truths.len() > 1 {
@@ -527,7 +527,7 @@ impl Backend for ScriptedBackend {
             truths
                 .front()
                 .cloned()
-                .ok_or_else(|| OsError::new("no truth scripted"))
+                .ok_or_else(|| OsError::new("no truth scripted").into())
         }
     }
 }

@@ -20,6 +20,9 @@
 //!   loop;
 //! * datagrams queued before one wake-up are all read at that wake-up, on
 //!   the netlink socket and on a socketpair read as a `PF_ROUTE` socket;
+//! * an enumeration that finds the table changing (interrupted) is followed
+//!   by another one at once, through the driver's loop, not at the next
+//!   event or timeout;
 //! * 1,000 start/stop cycles leave descriptor and thread counts unchanged;
 //! * faults: the route socket closed under the monitor is rebound; failing
 //!   enumerations keep the last state and recover; a namespace deleted while
@@ -595,10 +598,10 @@ impl Backend for PairBackend {
             .ok_or_else(|| std::io::Error::other("the socketpair was already used"))
     }
 
-    fn enumerate(&mut self) -> Result<Snapshot, netstate_core::OsError> {
+    fn enumerate(&mut self) -> Result<Snapshot, netstate_sys::EnumerateFailure> {
         let lo = netstate_core::Interface::new(1, "lo");
         Snapshot::new(vec![lo], netstate_core::DefaultRoutes::default())
-            .map_err(|e| netstate_core::OsError::new(e.to_string()))
+            .map_err(|e| netstate_core::OsError::new(e.to_string()).into())
     }
 }
 
@@ -636,6 +639,53 @@ pub fn datagrams_queued_on_a_socketpair_are_all_read_at_one_wake_up<H: DriverHar
         "one wake-up read only {} datagrams: {s:?}",
         s.max_wake_datagrams
     );
+    H::stop(m);
+}
+
+/// An enumeration interrupted by a changing table is read again after the
+/// debounce (0 here), with no backoff: the engine carries out one
+/// enumeration per wake-up, so the driver must wake it again at once when it
+/// says more work is queued, not wait for the next event or deadline. With
+/// no reconcile and an enumeration timeout of an hour, nothing else could
+/// bring the change in.
+pub fn an_interrupted_enumeration_is_followed_at_once<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("an_interrupted_enumeration_is_followed_at_once") else {
+        return;
+    };
+    let (backend, switch) = crate::faults::InterruptingBackend::new(backend(&netns));
+    let config = Config::builder()
+        .debounce(Duration::ZERO)
+        .reconcile_interval(None)
+        .enumeration_timeout(Duration::from_secs(3600))
+        .build()
+        .expect("valid config");
+    let m = H::start(config, Box::new(backend));
+    let mut sub = H::subscribe(&m);
+    switch.interrupt_next(5);
+    ns.ip(&["addr", "add", "10.81.0.77/24", "dev", "cfa0"])
+        .expect("ip addr add");
+    wait_for(&mut sub, "the address after five interrupted reads", |c| {
+        c.new
+            .by_name("cfa0")
+            .is_some_and(|i| i.addrs.iter().any(|a| a.net.to_string() == "10.81.0.77/24"))
+    });
+    let s = H::stats(&m);
+    assert_eq!(switch.interrupted(), 5);
+    assert!(s.core.interrupted_enumerations >= 5, "{s:?}");
+    assert_eq!(
+        s.core.enumeration_failures, 0,
+        "an interruption is no failure"
+    );
+    // The same when the loop was woken by a forced check rather than by the
+    // socket: nothing is readable then, only the driver's own re-wake can
+    // carry the next enumeration out.
+    let before = H::stats(&m);
+    switch.interrupt_next(3);
+    H::check_now(&m);
+    wait_stats::<H>(&m, "a whole read after three interrupted ones", |s| {
+        s.core.interrupted_enumerations >= before.core.interrupted_enumerations + 3
+            && s.core.enumerations >= before.core.enumerations + 4
+    });
     H::stop(m);
 }
 
@@ -699,6 +749,10 @@ macro_rules! conformance_tests {
         #[test]
         fn a_deleted_namespace_keeps_the_monitor_running_without_spinning() {
             $crate::conformance::a_deleted_namespace_keeps_the_monitor_running_without_spinning::<$h>();
+        }
+        #[test]
+        fn an_interrupted_enumeration_is_followed_at_once() {
+            $crate::conformance::an_interrupted_enumeration_is_followed_at_once::<$h>();
         }
         #[test]
         fn a_subscriber_that_never_reads_stays_bounded() {

@@ -48,5 +48,6 @@ pub use socket::{SocketFault, SocketFaults};
 
 #[cfg(target_os = "linux")]
 pub mod conformance;
+pub mod faults;
 #[cfg(target_os = "linux")]
 pub mod netns;

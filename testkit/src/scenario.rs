@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::net::{starting_table, NetOp, SLOT_ADDRS};
 use crate::props::{self, Bounds, Checked, Violation};
-use crate::sim::{Core, EnumerationModel, Sim, SimError, SimParams, Step};
+use crate::sim::{Core, EnumerationModel, LogEntry, Sim, SimError, SimParams, Step};
 use crate::socket::{SocketFault, SocketFaults};
 
 /// A configuration in a form that prints and shrinks well.
@@ -567,22 +567,40 @@ impl fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 fn excerpt<C: Core>(sim: &Sim<C>, around: Duration, span: Duration) -> String {
+    excerpt_of(sim.log(), around, span)
+}
+
+/// The log whole if it is short; else its first `HEAD` lines, a line
+/// saying how many are left out, and the (at most 400) last lines from
+/// `2 * span` before `around` to one second after it. The lines of the
+/// window that are already among the first ones are not repeated, so the
+/// count left out cannot go below zero even when the violation is at the
+/// start of a long log (it once subtracted with overflow there).
+fn excerpt_of(log: &[LogEntry], around: Duration, span: Duration) -> String {
     const MOST: usize = 400;
-    let log = sim.log();
+    const HEAD: usize = 20;
+    let mut out = String::new();
     if log.len() <= MOST {
-        return sim.log_text();
+        for e in log {
+            out.push_str(&format!("{e}\n"));
+        }
+        return out;
     }
     let from = around.saturating_sub(span.saturating_mul(2));
     let to = around.saturating_add(Duration::from_secs(1));
-    let near: Vec<_> = log.iter().filter(|e| e.at >= from && e.at <= to).collect();
+    let near: Vec<_> = log
+        .iter()
+        .skip(HEAD)
+        .filter(|e| e.at >= from && e.at <= to)
+        .collect();
     let skip = near.len().saturating_sub(MOST);
-    let mut out = String::new();
-    for e in log.iter().take(20) {
+    let shown = HEAD.saturating_add(near.len().saturating_sub(skip));
+    for e in log.iter().take(HEAD) {
         out.push_str(&format!("{e}\n"));
     }
     out.push_str(&format!(
         "[… {} of {} lines left out: showing those from {:.3}s to {:.3}s …]\n",
-        log.len() - 20 - (near.len() - skip),
+        log.len().saturating_sub(shown),
         log.len(),
         near.get(skip).map_or(from, |e| e.at).as_secs_f64(),
         to.as_secs_f64(),
@@ -680,4 +698,64 @@ pub fn check_reconciler(
     properties: &[Property],
 ) -> Result<Summary, Box<Failure>> {
     check_scenario(scenario, Reconciler::new, properties)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::LogEvent;
+
+    fn line(at_ms: u64) -> LogEntry {
+        LogEntry {
+            at: Duration::from_millis(at_ms),
+            what: LogEvent::Timeout,
+        }
+    }
+
+    #[test]
+    fn a_violation_at_the_start_of_a_long_log_gives_a_report_not_an_overflow() {
+        // 410 lines: the first 395 in the first 0.4 s, the last 15 at 100 s.
+        // A violation at 0 s with a 1 s span shows the window 0 s ..= 1 s.
+        let mut log: Vec<LogEntry> = (0..395).map(line).collect();
+        log.extend((0..15).map(|i| line(100_000 + i)));
+        let text = excerpt_of(&log, Duration::ZERO, Duration::from_secs(1));
+
+        let lines: Vec<&str> = text.lines().collect();
+        // Every line of the window once (the first 20 are not repeated),
+        // plus the line saying what is left out: the 15 lines at 100 s.
+        assert_eq!(lines.len(), 395 + 1, "{text}");
+        assert_eq!(
+            lines[20],
+            "[… 15 of 410 lines left out: showing those from 0.020s to 1.000s …]"
+        );
+        let timeouts: Vec<&&str> = lines.iter().filter(|l| l.ends_with("timeout")).collect();
+        assert_eq!(timeouts.len(), 395);
+        assert!(lines[0].starts_with("[     0.000s]"), "{}", lines[0]);
+        assert!(lines[395].starts_with("[     0.394s]"), "{}", lines[395]);
+        assert!(!text.contains("100.000s"), "{text}");
+    }
+
+    #[test]
+    fn a_violation_in_the_middle_of_a_long_log_shows_the_start_and_the_window() {
+        // 1000 lines one second apart; a violation at 500 s with a 10 s span
+        // shows the first 20 lines and the window 480 s ..= 501 s: 22 lines.
+        let log: Vec<LogEntry> = (0..1000).map(|i| line(i * 1000)).collect();
+        let text = excerpt_of(&log, Duration::from_secs(500), Duration::from_secs(10));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 20 + 1 + 22, "{text}");
+        assert_eq!(
+            lines[20],
+            "[… 958 of 1000 lines left out: showing those from 480.000s to 501.000s …]"
+        );
+        assert!(lines[21].starts_with("[   480.000s]"), "{}", lines[21]);
+        assert!(lines[42].starts_with("[   501.000s]"), "{}", lines[42]);
+    }
+
+    #[test]
+    fn a_short_log_is_shown_whole() {
+        let log: Vec<LogEntry> = (0..400).map(line).collect();
+        let text = excerpt_of(&log, Duration::ZERO, Duration::ZERO);
+        assert_eq!(text.lines().count(), 400);
+        assert!(!text.contains("left out"));
+    }
 }

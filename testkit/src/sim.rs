@@ -203,6 +203,8 @@ pub enum Fed {
         /// Whether it carried a snapshot.
         ok: bool,
     },
+    /// An enumeration that reports the table changed under every read.
+    Interrupted(EnumerationId),
     /// A socket failure report.
     MonitorFailed(MonitorFailure),
     /// A rebind's result.
@@ -407,6 +409,7 @@ fn input_text(input: &Input) -> String {
             Ok(s) => format!("enumerated #{} ok {}", id.0, describe(s)),
             Err(e) => format!("enumerated #{} error {e}", id.0),
         },
+        Input::EnumerationInterrupted { id } => format!("enumerated #{} interrupted", id.0),
         Input::MonitorFailed(k) => format!("monitor_failed {k:?}"),
         Input::MonitorRebound(Ok(())) => "monitor_rebound ok".into(),
         Input::MonitorRebound(Err(e)) => format!("monitor_rebound error {e}"),
@@ -1072,6 +1075,7 @@ impl<C: Core> Sim<C> {
                 id: *id,
                 ok: result.is_ok(),
             },
+            Input::EnumerationInterrupted { id } => Fed::Interrupted(*id),
             Input::MonitorFailed(k) => Fed::MonitorFailed(*k),
             Input::MonitorRebound(r) => Fed::Rebound(r.is_ok()),
             Input::ForceCheck => Fed::ForceCheck,

@@ -661,3 +661,281 @@ fn a_datagram_from_another_socket_in_the_namespace_is_dropped_and_counted() {
         "no hint from it"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The default route is where internet traffic in general goes: a more
+// specific route that happens to cover a probe address is not it.
+// ---------------------------------------------------------------------------
+
+/// One link of [`two_links`]: its name, and per family its address and the
+/// gateway routes through it use.
+struct Link {
+    dev: &'static str,
+    v4: (&'static str, &'static str),
+    v6: (&'static str, &'static str),
+}
+
+/// Where the tests put the default route.
+const X0: Link = Link {
+    dev: "x0",
+    v4: ("10.1.0.2/24", "10.1.0.254"),
+    v6: ("2001:db8:1::2/64", "2001:db8:1::1"),
+};
+/// Where the tests put the more specific routes.
+const X1: Link = Link {
+    dev: "x1",
+    v4: ("10.2.0.2/24", "10.2.0.254"),
+    v6: ("2001:db8:2::2/64", "2001:db8:2::1"),
+};
+/// A second path for a multipath default.
+const X2: Link = Link {
+    dev: "x2",
+    v4: ("10.3.0.2/24", "10.3.0.254"),
+    v6: ("2001:db8:3::2/64", "2001:db8:3::1"),
+};
+
+/// Brings up `links` (veth pairs) with their addresses of both families.
+fn with_links(ns: &NetnsFixture, links: &[&Link]) {
+    for l in links {
+        let peer = format!("{}p", l.dev);
+        ns.add_veth(l.dev, &peer).unwrap();
+        ns.ip(&["addr", "add", l.v4.0, "dev", l.dev]).unwrap();
+        ns.ip(&["addr", "add", l.v6.0, "dev", l.dev, "nodad"])
+            .unwrap();
+    }
+}
+
+/// `ip [-6] route add DST via GATEWAY dev DEV` through `link`.
+fn route_via(ns: &NetnsFixture, v6: bool, dst: &str, link: &Link) {
+    let (family, gw) = if v6 {
+        ("-6", link.v6.1)
+    } else {
+        ("-4", link.v4.1)
+    };
+    ns.ip(&[family, "route", "add", dst, "via", gw, "dev", link.dev])
+        .unwrap();
+}
+
+fn enumerate(ns: &NetnsFixture) -> Snapshot {
+    Enumerator::open_in(ns.netns())
+        .unwrap()
+        .enumerate()
+        .unwrap()
+}
+
+/// The snapshot's default route of the family is through `link`, with its
+/// gateway, and the system agrees that `link` holds the default route.
+fn assert_default_through(ns: &NetnsFixture, s: &Snapshot, v6: bool, link: &Link) {
+    let (family, gw, ours) = if v6 {
+        ("-6", link.v6.1, &s.default_routes().v6)
+    } else {
+        ("-4", link.v4.1, &s.default_routes().v4)
+    };
+    let system = ns.ip_json(&[family, "route", "show", "default"]).unwrap();
+    assert_eq!(
+        system[0]["dev"].as_str(),
+        Some(link.dev),
+        "{family}: the setup put the default route on {}",
+        link.dev
+    );
+    let r = ours
+        .as_ref()
+        .unwrap_or_else(|| panic!("{family}: no default route reported"));
+    assert_eq!(
+        (r.interface.as_str(), r.gateway),
+        (link.dev, Some(gw.parse().unwrap())),
+        "{family}: the default route, not the more specific one"
+    );
+}
+
+/// A default route through x0 and `specific` through x1.
+fn specific_beside_the_default(test: &str, v6: bool, specific: &str) {
+    let Some(ns) = NetnsFixture::require(test) else {
+        return;
+    };
+    with_links(&ns, &[&X0, &X1]);
+    route_via(&ns, v6, "default", &X0);
+    route_via(&ns, v6, specific, &X1);
+    let s = enumerate(&ns);
+    assert_default_through(&ns, &s, v6, &X0);
+}
+
+#[test]
+fn a_specific_route_8_0_0_0_slash_7_beside_the_default_is_not_reported() {
+    specific_beside_the_default(
+        "a_specific_route_8_0_0_0_slash_7_beside_the_default_is_not_reported",
+        false,
+        "8.0.0.0/7",
+    );
+}
+
+#[test]
+fn a_specific_route_8_8_0_0_slash_16_beside_the_default_is_not_reported() {
+    specific_beside_the_default(
+        "a_specific_route_8_8_0_0_slash_16_beside_the_default_is_not_reported",
+        false,
+        "8.8.0.0/16",
+    );
+}
+
+#[test]
+fn a_host_route_to_the_first_probe_beside_the_default_is_not_reported() {
+    specific_beside_the_default(
+        "a_host_route_to_the_first_probe_beside_the_default_is_not_reported",
+        false,
+        "8.8.8.8/32",
+    );
+}
+
+#[test]
+fn a_specific_route_2000_slash_4_beside_the_v6_default_is_not_reported() {
+    specific_beside_the_default(
+        "a_specific_route_2000_slash_4_beside_the_v6_default_is_not_reported",
+        true,
+        "2000::/4",
+    );
+}
+
+#[test]
+fn a_specific_route_2001_4860_slash_32_beside_the_v6_default_is_not_reported() {
+    specific_beside_the_default(
+        "a_specific_route_2001_4860_slash_32_beside_the_v6_default_is_not_reported",
+        true,
+        "2001:4860::/32",
+    );
+}
+
+#[test]
+fn only_specific_routes_and_no_default_give_no_default_route() {
+    let Some(ns) =
+        NetnsFixture::require("only_specific_routes_and_no_default_give_no_default_route")
+    else {
+        return;
+    };
+    with_links(&ns, &[&X0, &X1]);
+    for dst in ["8.0.0.0/7", "8.8.0.0/16", "100.64.0.0/10", "172.16.0.0/12"] {
+        route_via(&ns, false, dst, &X1);
+    }
+    for dst in ["2000::/4", "2001:4860::/32", "2600::/12"] {
+        route_via(&ns, true, dst, &X1);
+    }
+    for family in ["-4", "-6"] {
+        let system = ns.ip_json(&[family, "route", "show", "default"]).unwrap();
+        assert_eq!(system, Value::Array(vec![]), "{family}: no default set up");
+    }
+    let s = enumerate(&ns);
+    assert_eq!(s.default_routes().v4, None, "v4");
+    assert_eq!(s.default_routes().v6, None, "v6");
+}
+
+/// A multipath default: its FIB entry names no single interface, so the
+/// interface and gateway come from the plain lookup of the same probe.
+#[test]
+fn a_multipath_default_beside_a_specific_route_is_reported_with_one_of_its_paths() {
+    let Some(ns) = NetnsFixture::require(
+        "a_multipath_default_beside_a_specific_route_is_reported_with_one_of_its_paths",
+    ) else {
+        return;
+    };
+    with_links(&ns, &[&X0, &X1, &X2]);
+    for v6 in [false, true] {
+        let (family, specific) = if v6 {
+            ("-6", "2000::/4")
+        } else {
+            ("-4", "8.0.0.0/7")
+        };
+        let gw = |l: &Link| if v6 { l.v6.1 } else { l.v4.1 };
+        ns.ip(&[
+            family,
+            "route",
+            "add",
+            "default",
+            "nexthop",
+            "via",
+            gw(&X0),
+            "dev",
+            X0.dev,
+            "nexthop",
+            "via",
+            gw(&X2),
+            "dev",
+            X2.dev,
+        ])
+        .unwrap();
+        route_via(&ns, v6, specific, &X1);
+    }
+    let s = enumerate(&ns);
+    for (v6, r) in [
+        (false, &s.default_routes().v4),
+        (true, &s.default_routes().v6),
+    ] {
+        let r = r
+            .as_ref()
+            .unwrap_or_else(|| panic!("v6={v6}: no default route"));
+        let expected: Vec<(&str, std::net::IpAddr)> = [&X0, &X2]
+            .iter()
+            .map(|l| (l.dev, (if v6 { l.v6.1 } else { l.v4.1 }).parse().unwrap()))
+            .collect();
+        assert!(
+            r.gateway
+                .is_some_and(|g| expected.contains(&(r.interface.as_str(), g))),
+            "v6={v6}: {r:?} is not one of the default's paths {expected:?}"
+        );
+    }
+}
+
+/// A default through a nexthop object, with the kernel told not to repeat
+/// the nexthop in route answers (`nexthop_compat_mode` 0): again no
+/// interface in the FIB entry.
+#[test]
+fn a_nexthop_object_default_beside_a_specific_route_is_reported() {
+    let Some(ns) =
+        NetnsFixture::require("a_nexthop_object_default_beside_a_specific_route_is_reported")
+    else {
+        return;
+    };
+    with_links(&ns, &[&X0, &X1]);
+    ns.ip(&["nexthop", "add", "id", "40", "via", X0.v4.1, "dev", X0.dev])
+        .unwrap();
+    ns.ip(&["route", "add", "default", "nhid", "40"]).unwrap();
+    route_via(&ns, false, "8.0.0.0/7", &X1);
+    let compat = std::process::Command::new("ip")
+        .args(["netns", "exec", ns.name(), "sysctl", "-qw"])
+        .arg("net.ipv4.nexthop_compat_mode=0")
+        .status();
+    eprintln!("nexthop_compat_mode=0: {compat:?}");
+    let s = enumerate(&ns);
+    let r = s.default_routes().v4.as_ref().expect("a default route");
+    assert_eq!(
+        (r.interface.as_str(), r.gateway),
+        (X0.dev, Some(X0.v4.1.parse().unwrap()))
+    );
+}
+
+/// The VPN-table rule still wins over a more specific route in the main
+/// table (the rule is consulted first), and the answer is the VPN's default.
+#[test]
+fn a_vpn_table_default_with_a_rule_wins_over_a_specific_route_in_main() {
+    let Some(ns) =
+        NetnsFixture::require("a_vpn_table_default_with_a_rule_wins_over_a_specific_route_in_main")
+    else {
+        return;
+    };
+    with_links(&ns, &[&X0, &X1, &X2]);
+    route_via(&ns, false, "default", &X0);
+    route_via(&ns, false, "8.0.0.0/7", &X1);
+    ns.ip(&[
+        "route", "add", "default", "via", X2.v4.1, "dev", X2.dev, "table", "51820",
+    ])
+    .unwrap();
+    ns.ip(&[
+        "rule", "add", "not", "fwmark", "51820", "table", "51820", "pref", "100",
+    ])
+    .unwrap();
+    let s = enumerate(&ns);
+    let r = s.default_routes().v4.as_ref().expect("a default route");
+    assert_eq!(
+        (r.interface.as_str(), r.gateway),
+        (X2.dev, Some(X2.v4.1.parse().unwrap()))
+    );
+}

@@ -491,6 +491,7 @@ fn stats_count_what_happened() {
             rebinds: 1,
             enumeration_failures: 1,
             stale_results: 0,
+            interrupted_enumerations: 0,
         }
     );
 }
@@ -578,4 +579,127 @@ fn a_link_renamed_out_of_the_filter_is_no_longer_ignored() {
     h.input(Input::Route(addr_event(7)));
     assert_eq!(h.r.stats().ignored_events, 1, "neither hint was dropped");
     assert!(h.r.poll_timeout().is_some());
+}
+
+#[test]
+fn a_link_renamed_into_the_filter_leaves_the_state_at_once() {
+    // The rename's hint carries the new, ignored name; it names an index the
+    // published state holds, so it must not be filtered away.
+    let config = Config::builder()
+        .reconcile_interval(None)
+        .filter(Filter::new().ignore_prefix("ign"))
+        .build()
+        .unwrap();
+    let mut h = Harness::started(config, &snapshot(&[]));
+    assert!(h.r.state().unwrap().by_index(2).is_some());
+    h.input(Input::Route(
+        RouteEvent::new(RouteEventKind::LinkNew)
+            .with_index(2)
+            .with_name("ign0"),
+    ));
+    assert_eq!(h.r.stats().ignored_events, 0, "the hint was dropped");
+    h.advance(Duration::from_secs(3));
+    let id = h.expect_enumerate();
+    let mut renamed = snapshot(&[]);
+    let eth = renamed.by_index(2).unwrap().clone();
+    let mut ign = Interface::new(2, "ign0");
+    ign.flags = eth.flags;
+    let renamed_table = Snapshot::new(
+        renamed
+            .interfaces()
+            .iter()
+            .filter(|i| i.index != 2)
+            .cloned()
+            .chain([ign])
+            .collect(),
+        renamed.default_routes().clone(),
+    )
+    .unwrap();
+    renamed = renamed_table;
+    let c = h.expect_publish(id, &renamed);
+    assert!(c.new.by_index(2).is_none(), "still published: {:?}", c.new);
+    assert!(c.new.by_name("eth0").is_none());
+
+    // A route hint with a long prefix through a known interface is still
+    // filtered: knowing the interface does not make a host route matter.
+    let host_route = RouteEvent::new(RouteEventKind::RouteNew)
+        .with_family(Family::V4)
+        .with_index(7)
+        .with_route(254, 32);
+    h.input(Input::Route(host_route));
+    assert_eq!(h.r.stats().ignored_events, 1);
+}
+
+#[test]
+fn an_interrupted_enumeration_is_retried_after_the_debounce_never_backed_off() {
+    let config = Config::builder()
+        .reconcile_interval(None)
+        .debounce(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let debounce = config.debounce;
+    let mut h = Harness::started(config, &snapshot(&["10.0.0.1/24"]));
+    h.hint();
+    h.advance(debounce);
+    // Twenty interruptions in a row: each is followed by another
+    // enumeration one debounce later, however many came before.
+    for n in 1..=20u64 {
+        let id = h.expect_enumerate();
+        h.input(Input::EnumerationInterrupted { id });
+        h.expect_nothing();
+        assert_eq!(h.r.poll_timeout(), Some(h.now + debounce), "after {n}");
+        assert_eq!(h.r.stats().interrupted_enumerations, n);
+        h.advance(debounce);
+    }
+    assert_eq!(h.r.stats().enumeration_failures, 0);
+    // The last good state was kept; the first complete read publishes,
+    // with the cause of the hint that started it.
+    assert_eq!(h.r.state().unwrap().by_index(2).unwrap().addrs.len(), 1);
+    let id = h.expect_enumerate();
+    let c = h.expect_publish(id, &snapshot(&["10.0.0.1/24", "10.0.0.2/24"]));
+    assert_eq!(c.cause, Cause::Event);
+}
+
+#[test]
+fn an_interruption_ends_a_retry_backoff() {
+    let config = Config::builder()
+        .reconcile_interval(None)
+        .debounce(Duration::ZERO)
+        .build()
+        .unwrap();
+    let mut h = Harness::started(config, &snapshot(&[]));
+    // Three real failures: the retry backoff grows.
+    h.hint();
+    for _ in 0..3 {
+        let id = h.expect_enumerate();
+        h.input(Input::Enumerated {
+            id,
+            result: Err(OsError::new("EIO")),
+        });
+        let at = h.r.poll_timeout().unwrap();
+        h.advance(at - h.now);
+    }
+    // The kernel answers again but the table is changing: retried at once
+    // (debounce 0), not after the grown backoff.
+    let id = h.expect_enumerate();
+    h.input(Input::EnumerationInterrupted { id });
+    let again = h.expect_enumerate();
+    assert_ne!(again, id);
+    assert_eq!(h.r.stats().interrupted_enumerations, 1);
+    // A late answer for the interrupted id is stale, not a result.
+    h.input(Input::EnumerationInterrupted { id });
+    assert_eq!(h.r.stats().stale_results, 1);
+    assert_eq!(h.r.stats().interrupted_enumerations, 1);
+}
+
+#[test]
+fn an_interrupted_first_enumeration_still_publishes_as_initial() {
+    let mut h = Harness::new(Config::default());
+    let id = h.expect_enumerate();
+    h.input(Input::EnumerationInterrupted { id });
+    assert!(h.r.state().is_none());
+    h.advance(Config::default().debounce);
+    let id = h.expect_enumerate();
+    let c = h.expect_publish(id, &snapshot(&[]));
+    assert_eq!(c.cause, Cause::Initial);
 }

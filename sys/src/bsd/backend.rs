@@ -6,7 +6,7 @@ use std::io;
 
 use netstate_core::{OsError, Snapshot};
 
-use crate::engine::{Backend, EventSource};
+use crate::engine::{Backend, EnumerateFailure, EventSource};
 use crate::getifaddrs::GetifaddrsEnumerator;
 
 /// Opens a new route-monitor source for a [`GetifaddrsBackend`].
@@ -63,9 +63,9 @@ impl Backend for GetifaddrsBackend {
         (self.open)()
     }
 
-    fn enumerate(&mut self) -> Result<Snapshot, OsError> {
+    fn enumerate(&mut self) -> Result<Snapshot, EnumerateFailure> {
         self.enumerator
             .enumerate()
-            .map_err(|e| OsError::new(e.to_string()))
+            .map_err(|e| EnumerateFailure::Failed(OsError::new(e.to_string())))
     }
 }

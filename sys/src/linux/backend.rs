@@ -10,7 +10,7 @@ use netstate_core::{OsError, RouteEvent, Snapshot};
 use super::enumerate::Enumerator;
 use super::netns::Netns;
 use super::route_socket::{Recv, RouteSocket, RouteSocketOptions};
-use crate::engine::{Backend, EventSource, SourceRead};
+use crate::engine::{Backend, EnumerateFailure, EnumerationCounters, EventSource, SourceRead};
 
 impl EventSource for RouteSocket {
     fn read(
@@ -86,9 +86,17 @@ impl Backend for NetlinkBackend {
         Ok(Box::new(socket))
     }
 
-    fn enumerate(&mut self) -> Result<Snapshot, OsError> {
-        self.enumerator
-            .enumerate()
-            .map_err(|e| OsError::new(e.to_string()))
+    fn enumerate(&mut self) -> Result<Snapshot, EnumerateFailure> {
+        self.enumerator.enumerate().map_err(|e| {
+            if e.is_interrupted() {
+                EnumerateFailure::Interrupted
+            } else {
+                EnumerateFailure::Failed(OsError::new(e.to_string()))
+            }
+        })
+    }
+
+    fn counters(&self) -> EnumerationCounters {
+        self.enumerator.counters()
     }
 }

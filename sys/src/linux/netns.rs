@@ -34,6 +34,13 @@ impl Netns {
         Netns::open(Path::new("/run/netns").join(name))
     }
 
+    /// Another handle on the same namespace (a duplicated descriptor).
+    pub fn try_clone(&self) -> io::Result<Self> {
+        Ok(Netns {
+            fd: self.fd.try_clone()?,
+        })
+    }
+
     /// Runs `f` on a short-lived thread that has entered this namespace, and
     /// returns its result. The calling thread never changes namespace.
     pub fn run<T: Send>(&self, f: impl FnOnce() -> io::Result<T> + Send) -> io::Result<T> {

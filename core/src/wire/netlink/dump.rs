@@ -9,25 +9,38 @@
 //! feeds every datagram it receives to [`SnapshotCollector::feed`] with the
 //! stage and the request's sequence number, until it answers
 //! [`Progress::Done`]; then [`SnapshotCollector::finish`] gives the snapshot.
+//! A route lookup's answer is read as the default route of its family; the
+//! answer to a FIB-match lookup is then judged by
+//! [`SnapshotCollector::judge_fib_match`] (the rule of [`super::lookup`]:
+//! a more specific route covering the probe is not the default route).
 //!
 //! Replies with another sequence number (left over from an earlier attempt)
 //! are skipped. A dump the kernel marks interrupted (`NLM_F_DUMP_INTR`: the
-//! table changed while it was being read) is an error,
-//! [`DumpError::Interrupted`], and so is a result that mixes two states (an
-//! address or the default route on an interface the link dump did not have):
-//! the caller starts the whole enumeration again.
+//! table changed while it was being read) is still read to its end (the
+//! kernel refuses a new dump on the socket with `EBUSY` until the old one is
+//! read to `NLMSG_DONE`), and then is an error, [`DumpError::Interrupted`];
+//! so is a result that mixes two states (an address or the default route on
+//! an interface the link dump did not have): the caller starts the whole
+//! enumeration again.
+//!
+//! **One odd record never fails the read.** A link or address message that
+//! cannot be used (an attribute whose length is wrong, a link without a name,
+//! an address without an address) is skipped and counted
+//! ([`SnapshotCollector::skipped`]); the addresses and default route of a
+//! skipped link are dropped with it. A name that is not UTF-8 is not odd:
+//! Linux names are bytes, kept with the escape of [`crate::ifname`]. Only a
+//! message whose header cannot be framed ends the datagram with
+//! [`DumpError::Malformed`], since nothing after it can be found.
 
 use core::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use netlink_packet_core::{NetlinkBuffer, NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteMessage, RouteType, RouteVia,
-};
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::attrs::{for_each_attr, u32_at};
+use super::lookup::{verdict, LookupAnswer, RouteAnswer, Verdict};
 use super::{align, AF_INET, AF_INET6, HEADER_LEN, NLM_F_DUMP_INTR, RTM_NEWADDR, RTM_NEWLINK};
 use crate::flags::{AddrFlags, InterfaceFlags};
 use crate::snapshot::{
@@ -77,10 +90,18 @@ impl DumpError {
     /// Whether enumerating again is likely to succeed (the state changed
     /// while it was being read).
     #[must_use]
+    ///
+    /// `EBUSY` from the kernel is transient too: it refuses a dump while an
+    /// earlier one on the same socket is unfinished, which a fresh socket
+    /// or reading the old dump to its end cures; it is never a reason to
+    /// back off.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            DumpError::Interrupted | DumpError::Inconsistent(_) | DumpError::Snapshot(_)
+            DumpError::Interrupted
+                | DumpError::Inconsistent(_)
+                | DumpError::Snapshot(_)
+                | DumpError::Kernel(EBUSY)
         )
     }
 }
@@ -101,6 +122,9 @@ impl fmt::Display for DumpError {
 
 impl std::error::Error for DumpError {}
 
+/// The kernel's "a dump is already running on this socket".
+const EBUSY: i32 = 16;
+
 /// errnos a route lookup answers when there is no usable route: then the
 /// family simply has no default route.
 const NO_ROUTE_ERRNOS: [i32; 5] = [
@@ -116,8 +140,17 @@ const NO_ROUTE_ERRNOS: [i32; 5] = [
 pub struct SnapshotCollector {
     links: Vec<Interface>,
     addrs: Vec<(u32, Address)>,
+    /// Records skipped because they could not be used.
+    skipped: u32,
+    /// Indexes of the links skipped: their addresses and routes go too.
+    skipped_links: Vec<u32>,
+    /// The dump being read was marked interrupted: read on to its end, then
+    /// report [`DumpError::Interrupted`].
+    interrupted: bool,
     v4: Option<(u32, Option<IpAddr>)>,
     v6: Option<(u32, Option<IpAddr>)>,
+    /// The latest route lookup's answer, for [`SnapshotCollector::judge_fib_match`].
+    lookup: Option<LookupAnswer>,
 }
 
 impl SnapshotCollector {
@@ -141,18 +174,29 @@ impl SnapshotCollector {
                 continue;
             }
             if flags & NLM_F_DUMP_INTR != 0 {
-                return Err(DumpError::Interrupted);
+                // Read on to NLMSG_DONE without using the records.
+                self.interrupted = true;
             }
             // The bulk of a dump, links and addresses, is read in place.
             let body = &this[HEADER_LEN..];
             match (stage, framed.message_type()) {
+                (Stage::Links | Stage::Addrs, _)
+                    if self.interrupted && !ends_request(framed.message_type()) =>
+                {
+                    continue;
+                }
                 (Stage::Links, RTM_NEWLINK) => {
-                    self.links.push(link_in_place(body)?);
+                    match link_in_place(body) {
+                        Ok(link) => self.links.push(link),
+                        Err(index) => self.skip(index),
+                    }
                     continue;
                 }
                 (Stage::Addrs, RTM_NEWADDR) => {
-                    if let Some(found) = address_in_place(body)? {
-                        self.addrs.push(found);
+                    match address_in_place(body) {
+                        Ok(Some(found)) => self.addrs.push(found),
+                        Ok(None) => {}
+                        Err(()) => self.skip(None),
                     }
                     continue;
                 }
@@ -166,12 +210,18 @@ impl SnapshotCollector {
                         // Saturating: a code of i32::MIN has no negation.
                         return Err(DumpError::Kernel(done.code.saturating_neg()));
                     }
+                    if self.interrupted {
+                        return Err(DumpError::Interrupted);
+                    }
                     progress = Progress::Done;
                 }
                 NetlinkPayload::Error(e) => {
                     let errno = e.code.map_or(0, |c| c.get().saturating_neg());
                     let is_lookup = matches!(stage, Stage::RouteV4 | Stage::RouteV6);
                     if errno == 0 || (is_lookup && NO_ROUTE_ERRNOS.contains(&errno)) {
+                        if is_lookup && errno != 0 {
+                            self.lookup = Some(LookupAnswer::from_errno(errno));
+                        }
                         progress = Progress::Done;
                     } else {
                         return Err(DumpError::Kernel(errno));
@@ -201,7 +251,11 @@ impl SnapshotCollector {
     ) -> Result<Option<Progress>, DumpError> {
         match (stage, inner) {
             (Stage::RouteV4 | Stage::RouteV6, RouteNetlinkMessage::NewRoute(m)) => {
-                let route = lookup_result(&m);
+                // Read as a plain lookup's answer; the answer to a FIB-match
+                // lookup is then judged by `judge_fib_match`.
+                let answer = RouteAnswer::from_message(&m);
+                self.lookup = Some(LookupAnswer::Route(answer));
+                let route = answer.plain_route();
                 if stage == Stage::RouteV4 {
                     self.v4 = route;
                 } else {
@@ -214,11 +268,53 @@ impl SnapshotCollector {
         }
     }
 
+    /// Judges the answer to the FIB-match lookup just fed for `stage`
+    /// ([`Stage::RouteV4`] or [`Stage::RouteV6`]) by the rule of
+    /// [`super::lookup`], and keeps the family's default route accordingly:
+    /// set on [`Verdict::Default`], cleared otherwise (after
+    /// [`Verdict::AskPlain`], the plain lookup's answer fed to the same
+    /// stage sets it). `fib_match_honoured`: whether the kernel is known to
+    /// honour `RTM_F_FIB_MATCH`. With no answer fed, or another stage, the
+    /// verdict is [`Verdict::NoDefault`].
+    pub fn judge_fib_match(&mut self, stage: Stage, fib_match_honoured: bool) -> Verdict {
+        let (width, slot) = match stage {
+            Stage::RouteV4 => (32, &mut self.v4),
+            Stage::RouteV6 => (128, &mut self.v6),
+            _ => return Verdict::NoDefault,
+        };
+        let v = self.lookup.take().map_or(Verdict::NoDefault, |a| {
+            verdict(&a, width, fib_match_honoured)
+        });
+        *slot = match v {
+            Verdict::Default { index, gateway } => Some((index, gateway)),
+            Verdict::AskPlain | Verdict::NextProbe | Verdict::NoDefault => None,
+        };
+        v
+    }
+
+    /// How many link and address records were skipped because they could
+    /// not be used (see the module docs).
+    #[must_use]
+    pub fn skipped(&self) -> u32 {
+        self.skipped
+    }
+
+    fn skip(&mut self, link: Option<u32>) {
+        self.skipped = self.skipped.saturating_add(1);
+        if let Some(index) = link {
+            self.skipped_links.push(index);
+        }
+    }
+
     /// The snapshot the replies describe.
     pub fn finish(self) -> Result<Snapshot, DumpError> {
         let mut links = self.links;
         links.sort_unstable_by_key(|i| i.index);
+        let skipped_links = self.skipped_links;
         for (index, addr) in self.addrs {
+            if skipped_links.contains(&index) {
+                continue;
+            }
             let Ok(pos) = links.binary_search_by_key(&index, |i| i.index) else {
                 return Err(DumpError::Inconsistent(
                     "an address on an interface the link dump did not list",
@@ -230,6 +326,9 @@ impl SnapshotCollector {
             let Some((index, gateway)) = r else {
                 return Ok(None);
             };
+            if skipped_links.contains(&index) {
+                return Ok(None);
+            }
             let pos = links
                 .binary_search_by_key(&index, |i| i.index)
                 .map_err(|_| {
@@ -249,6 +348,12 @@ impl SnapshotCollector {
         };
         Snapshot::new(links, routes).map_err(DumpError::Snapshot)
     }
+}
+
+/// Whether a message of this type ends a request's answer (`NLMSG_DONE`,
+/// `NLMSG_ERROR`, `NLMSG_OVERRUN`): read even in an interrupted dump.
+fn ends_request(kind: u16) -> bool {
+    matches!(kind, 2..=4)
 }
 
 /// Maps the kernel's `IFF_*` bits to [`InterfaceFlags`].
@@ -290,50 +395,48 @@ pub fn addr_flags(ifa: u32, ipv6: bool) -> AddrFlags {
 /// owned values (tens of them per link), which was about half of an
 /// enumeration's time with 400 interfaces (`cargo run --release -p
 /// netstate-bench --bin enumeration`); this reads three.
-fn link_in_place(body: &[u8]) -> Result<Interface, DumpError> {
+///
+/// A record that cannot be used (too short, an attribute length that is
+/// wrong, no name) is `Err` with its index when the index could be read: the
+/// caller skips it and everything on that index.
+fn link_in_place(body: &[u8]) -> Result<Interface, Option<u32>> {
     const IFLA_ADDRESS: u16 = 1;
     const IFLA_IFNAME: u16 = 3;
     const IFLA_MTU: u16 = 4;
-    let short = DumpError::Malformed("a link message shorter than its header");
     let (Some(index), Some(iff)) = (u32_at(body, 4), u32_at(body, 8)) else {
-        return Err(short);
+        return Err(None);
     };
     let mut iface = Interface::new(index, String::new());
     iface.flags = interface_flags(iff);
-    let mut name: Option<Result<&str, ()>> = None;
+    let mut name: Option<&[u8]> = None;
     let well_formed = for_each_attr(body.get(16..).unwrap_or(&[]), |kind, value| match kind {
-        IFLA_IFNAME => {
-            let raw = value.split(|b| *b == 0).next().unwrap_or(&[]);
-            name = Some(std::str::from_utf8(raw).map_err(|_| ()));
-        }
+        IFLA_IFNAME => name = Some(value.split(|b| *b == 0).next().unwrap_or(&[])),
         IFLA_MTU => iface.mtu = u32_at(value, 0).unwrap_or(0),
         IFLA_ADDRESS if !value.is_empty() => iface.mac = Some(HardwareAddr::new(value)),
         _ => {}
     });
     if !well_formed || body.len() < 16 {
-        return Err(DumpError::Malformed("a link attribute length"));
+        return Err(Some(index));
     }
     match name {
-        Some(Ok(n)) if !n.is_empty() => iface.name = n.to_owned(),
-        Some(Err(())) => return Err(DumpError::Malformed("a link name that is not UTF-8")),
-        _ => return Err(DumpError::Malformed("a link without a name")),
+        // Linux names are bytes: kept, escaped where they are not UTF-8.
+        Some(n) if !n.is_empty() => iface.name = crate::ifname::escape(n).into_owned(),
+        _ => return Err(Some(index)),
     }
     Ok(iface)
 }
 
 /// An `RTM_NEWADDR` body (`ifaddrmsg` + attributes) read in place: the
 /// interface index and the address with its flags, or `None` for a family
-/// other than IPv4 and IPv6.
-fn address_in_place(body: &[u8]) -> Result<Option<(u32, Address)>, DumpError> {
+/// other than IPv4 and IPv6; `Err` for a record that cannot be used.
+fn address_in_place(body: &[u8]) -> Result<Option<(u32, Address)>, ()> {
     const IFA_ADDRESS: u16 = 1;
     const IFA_LOCAL: u16 = 2;
     const IFA_FLAGS: u16 = 8;
     let (Some(&family), Some(&prefix), Some(&legacy_flags), Some(index)) =
         (body.first(), body.get(1), body.get(2), u32_at(body, 4))
     else {
-        return Err(DumpError::Malformed(
-            "an address message shorter than its header",
-        ));
+        return Err(());
     };
     let width = match family {
         AF_INET => 4,
@@ -359,49 +462,18 @@ fn address_in_place(body: &[u8]) -> Result<Option<(u32, Address)>, DumpError> {
         _ => {}
     });
     if !well_formed {
-        return Err(DumpError::Malformed("an address attribute length"));
+        return Err(());
     }
     // For IPv4, IFA_LOCAL is the interface's own address and IFA_ADDRESS
     // the peer's on a point-to-point link; IPv6 has only IFA_ADDRESS.
     let Some(ip) = local.or(addr) else {
-        return Err(DumpError::Malformed(
-            "an address message without an address",
-        ));
+        return Err(());
     };
-    let net =
-        IpNet::new(ip, prefix).map_err(|_| DumpError::Malformed("a prefix length too long"))?;
+    let net = IpNet::new(ip, prefix).map_err(|_| ())?;
     Ok(Some((
         index,
         Address::new(net).with_flags(addr_flags(flags, family == AF_INET6)),
     )))
-}
-
-fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
-    match a {
-        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
-        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
-        _ => None,
-    }
-}
-
-/// The interface and gateway of a route lookup's answer, if it is a usable
-/// unicast route.
-fn lookup_result(m: &RouteMessage) -> Option<(u32, Option<IpAddr>)> {
-    if m.header.kind != RouteType::Unicast {
-        return None;
-    }
-    let mut oif = None;
-    let mut gateway = None;
-    for a in &m.attributes {
-        match a {
-            RouteAttribute::Oif(i) => oif = Some(*i),
-            RouteAttribute::Gateway(g) => gateway = route_ip(g),
-            RouteAttribute::Via(RouteVia::Inet(v4)) => gateway = Some(IpAddr::V4(*v4)),
-            RouteAttribute::Via(RouteVia::Inet6(v6)) => gateway = Some(IpAddr::V6(*v6)),
-            _ => {}
-        }
-    }
-    Some((oif?, gateway))
 }
 
 #[cfg(test)]
@@ -539,6 +611,97 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupted_dump_is_read_to_its_end_before_it_is_reported() {
+        // The kernel marks the first message interrupted; the rest of the
+        // dump follows in later datagrams and must be consumed, or the next
+        // request on the socket is refused with EBUSY.
+        let mut first = multi(RTM_NEWLINK, 1, &link_body(1, 0x1, Some("lo"), None, None));
+        first[6..8].copy_from_slice(&(super::super::NLM_F_MULTI | NLM_F_DUMP_INTR).to_ne_bytes());
+        let middle = multi(RTM_NEWLINK, 1, &link_body(2, 0x1, Some("a0"), None, None));
+        let done = multi(NLMSG_DONE, 1, &0i32.to_ne_bytes());
+        let mut c = SnapshotCollector::new();
+        assert_eq!(c.feed(Stage::Links, 1, &first), Ok(Progress::More));
+        assert_eq!(c.feed(Stage::Links, 1, &middle), Ok(Progress::More));
+        assert_eq!(c.feed(Stage::Links, 1, &done), Err(DumpError::Interrupted));
+    }
+
+    #[test]
+    fn ebusy_is_transient_and_other_kernel_errors_are_not() {
+        assert!(DumpError::Kernel(16).is_transient());
+        assert!(!DumpError::Kernel(1).is_transient());
+        assert!(!DumpError::Malformed("x").is_transient());
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_is_kept_escaped() {
+        let mut d = multi(RTM_NEWLINK, 1, &link_body_raw(4, 0x1, b"n\xff\xfex"));
+        d.extend(multi(RTM_NEWLINK, 1, &link_body_raw(5, 0x1, b"n\xff")));
+        d.extend(multi(NLMSG_DONE, 1, &0i32.to_ne_bytes()));
+        let mut c = SnapshotCollector::new();
+        assert_eq!(c.feed(Stage::Links, 1, &d), Ok(Progress::Done));
+        assert_eq!(c.skipped(), 0);
+        let s = c.finish().unwrap();
+        let names: Vec<&str> = s.interfaces().iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["n\\xff\\xfex", "n\\xff"]);
+        assert_eq!(
+            crate::ifname::unescape(&s.interfaces()[0].name).as_ref(),
+            b"n\xff\xfex"
+        );
+    }
+
+    #[test]
+    fn an_unusable_record_is_skipped_with_what_hangs_on_it() {
+        let mut d = multi(RTM_NEWLINK, 1, &link_body(1, 0x1, Some("lo"), None, None));
+        // A link without a name, and one whose attribute length runs past
+        // the message: both skipped, and so are their addresses and route.
+        d.extend(multi(
+            RTM_NEWLINK,
+            1,
+            &link_body(7, 0x1, None, Some(1500), None),
+        ));
+        let mut bad = link_body(8, 0x1, Some("bad0"), None, None);
+        bad[16..18].copy_from_slice(&200u16.to_ne_bytes());
+        d.extend(multi(RTM_NEWLINK, 1, &bad));
+        d.extend(multi(
+            RTM_NEWLINK,
+            1,
+            &link_body(3, 0x1, Some("eth0"), None, None),
+        ));
+        d.extend(multi(NLMSG_DONE, 1, &0i32.to_ne_bytes()));
+        let mut a = multi(
+            RTM_NEWADDR,
+            2,
+            &addr_body(AF_INET, 24, 0, 7, &[10, 7, 0, 1], None),
+        );
+        a.extend(multi(
+            RTM_NEWADDR,
+            2,
+            &addr_body(AF_INET, 24, 0, 8, &[10, 8, 0, 1], None),
+        ));
+        a.extend(multi(
+            RTM_NEWADDR,
+            2,
+            &addr_body(AF_INET, 24, 0, 3, &[10, 3, 0, 1], None),
+        ));
+        // An address message too short for its header: skipped.
+        a.extend(multi(RTM_NEWADDR, 2, &[2, 24]));
+        a.extend(multi(NLMSG_DONE, 2, &0i32.to_ne_bytes()));
+        let mut c = SnapshotCollector::new();
+        assert_eq!(c.feed(Stage::Links, 1, &d), Ok(Progress::Done));
+        assert_eq!(c.feed(Stage::Addrs, 2, &a), Ok(Progress::Done));
+        assert_eq!(
+            c.feed(Stage::RouteV4, 3, &lookup(3, AF_INET, 7, &[10, 7, 0, 254])),
+            Ok(Progress::Done)
+        );
+        assert_eq!(c.skipped(), 3);
+        let s = c.finish().unwrap();
+        let indexes: Vec<u32> = s.interfaces().iter().map(|i| i.index).collect();
+        assert_eq!(indexes, [1, 3]);
+        assert_eq!(s.by_index(3).unwrap().addrs.len(), 1);
+        assert!(s.default_routes().v4.is_none());
+    }
+
+    #[test]
     fn a_kernel_error_on_a_dump_is_typed() {
         let mut c = SnapshotCollector::new();
         assert_eq!(
@@ -610,5 +773,158 @@ mod tests {
         let d = message(RTM_NEWROUTE, 0, 2, &unreachable);
         assert_eq!(c.feed(Stage::RouteV4, 2, &d), Ok(Progress::Done));
         assert!(c.finish().unwrap().default_routes().v4.is_none());
+    }
+
+    // FIB-match lookups: the answer's prefix length decides (see `lookup`).
+
+    const GW: [u8; 4] = [10, 9, 0, 1];
+
+    fn fib_answer(
+        seq: u32,
+        family: u8,
+        dst_len: u8,
+        dst: Option<&[u8]>,
+        oif: Option<u32>,
+    ) -> Vec<u8> {
+        let gw: &[u8] = if family == AF_INET {
+            &GW
+        } else {
+            &[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+        };
+        message(
+            RTM_NEWROUTE,
+            0,
+            seq,
+            &lookup_answer_body(family, dst_len, 0, dst, oif, Some(gw)),
+        )
+    }
+
+    fn collector_with_links() -> SnapshotCollector {
+        let mut c = SnapshotCollector::new();
+        assert_eq!(c.feed(Stage::Links, 1, &links(1)), Ok(Progress::Done));
+        c
+    }
+
+    #[test]
+    fn a_fib_match_answer_for_a_specific_route_is_not_the_default_route() {
+        let mut c = collector_with_links();
+        // `8.0.0.0/7 via 10.9.0.1 dev veth0` matched for 8.8.8.8.
+        let d = fib_answer(2, AF_INET, 7, Some(&[8, 0, 0, 0]), Some(3));
+        assert_eq!(c.feed(Stage::RouteV4, 2, &d), Ok(Progress::Done));
+        assert_eq!(c.judge_fib_match(Stage::RouteV4, true), Verdict::NextProbe);
+        // `2000::/4` matched for 2001:4860:4860::8888.
+        let d = fib_answer(3, AF_INET6, 4, Some(&[0x20]), Some(3));
+        assert_eq!(c.feed(Stage::RouteV6, 3, &d), Ok(Progress::Done));
+        assert_eq!(c.judge_fib_match(Stage::RouteV6, true), Verdict::NextProbe);
+        let s = c.finish().unwrap();
+        assert_eq!(s.default_routes().v4, None);
+        assert_eq!(s.default_routes().v6, None);
+    }
+
+    #[test]
+    fn a_fib_match_answer_of_prefix_0_or_1_is_the_default_route() {
+        for (dst_len, dst) in [(0, None), (1, Some(&[128u8, 0, 0, 0][..]))] {
+            let mut c = collector_with_links();
+            // A specific route first (next probe), then the default.
+            let d = fib_answer(2, AF_INET, 16, Some(&[8, 8, 0, 0]), Some(3));
+            c.feed(Stage::RouteV4, 2, &d).unwrap();
+            assert_eq!(c.judge_fib_match(Stage::RouteV4, true), Verdict::NextProbe);
+            let d = fib_answer(3, AF_INET, dst_len, dst, Some(3));
+            assert_eq!(c.feed(Stage::RouteV4, 3, &d), Ok(Progress::Done));
+            let gateway = Some(IpAddr::from(GW));
+            assert_eq!(
+                c.judge_fib_match(Stage::RouteV4, true),
+                Verdict::Default { index: 3, gateway }
+            );
+            let s = c.finish().unwrap();
+            let r = s.default_routes().v4.as_ref().unwrap();
+            assert_eq!(
+                (r.interface.as_str(), r.gateway),
+                ("veth0", gateway),
+                "/{dst_len}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_multipath_default_asks_the_plain_lookup_for_its_path() {
+        let mut c = collector_with_links();
+        let mut body = lookup_answer_body(AF_INET, 0, 0, None, None, None);
+        body.extend(multipath_attr(AF_INET, &[(3, &GW), (1, &[127, 0, 0, 9])]));
+        c.feed(Stage::RouteV4, 2, &message(RTM_NEWROUTE, 0, 2, &body))
+            .unwrap();
+        assert_eq!(c.judge_fib_match(Stage::RouteV4, true), Verdict::AskPlain);
+        // The plain answer of the same probe: RTM_F_CLONED, the full width.
+        let plain = lookup_answer_body(AF_INET, 32, 0x200, Some(&[8, 8, 8, 8]), Some(3), Some(&GW));
+        c.feed(Stage::RouteV4, 3, &message(RTM_NEWROUTE, 0, 3, &plain))
+            .unwrap();
+        let s = c.finish().unwrap();
+        let r = s.default_routes().v4.as_ref().unwrap();
+        assert_eq!((r.index, r.gateway), (3, Some(IpAddr::from(GW))));
+    }
+
+    #[test]
+    fn a_full_width_answer_is_a_host_route_unless_the_flag_was_ignored() {
+        // A host route on the probe, on a kernel honouring the flag.
+        let mut c = collector_with_links();
+        c.feed(
+            Stage::RouteV4,
+            2,
+            &fib_answer(2, AF_INET, 32, Some(&[8, 8, 8, 8]), Some(3)),
+        )
+        .unwrap();
+        assert_eq!(c.judge_fib_match(Stage::RouteV4, true), Verdict::NextProbe);
+        // The same bytes from a kernel known not to honour it: plain.
+        c.feed(
+            Stage::RouteV4,
+            3,
+            &fib_answer(3, AF_INET, 32, Some(&[8, 8, 8, 8]), Some(3)),
+        )
+        .unwrap();
+        assert!(matches!(
+            c.judge_fib_match(Stage::RouteV4, false),
+            Verdict::Default { index: 3, .. }
+        ));
+        // A plain IPv4 answer (RTM_F_CLONED) to the FIB-match request.
+        let plain = lookup_answer_body(AF_INET, 32, 0x200, Some(&[8, 8, 8, 8]), Some(3), Some(&GW));
+        c.feed(Stage::RouteV4, 4, &message(RTM_NEWROUTE, 0, 4, &plain))
+            .unwrap();
+        assert!(matches!(
+            c.judge_fib_match(Stage::RouteV4, true),
+            Verdict::Default { index: 3, .. }
+        ));
+        assert!(c.finish().unwrap().default_routes().v4.is_some());
+    }
+
+    #[test]
+    fn lookup_errors_end_the_search_or_try_the_next_probe() {
+        let mut c = collector_with_links();
+        // EHOSTUNREACH: a reject route, maybe only over this probe.
+        assert_eq!(
+            c.feed(Stage::RouteV6, 2, &error(2, 113)),
+            Ok(Progress::Done)
+        );
+        assert_eq!(c.judge_fib_match(Stage::RouteV6, true), Verdict::NextProbe);
+        // ENETUNREACH: nothing matched at all.
+        assert_eq!(
+            c.feed(Stage::RouteV6, 3, &error(3, 101)),
+            Ok(Progress::Done)
+        );
+        assert_eq!(c.judge_fib_match(Stage::RouteV6, true), Verdict::NoDefault);
+        // Judged twice, or without an answer: no default route.
+        assert_eq!(c.judge_fib_match(Stage::RouteV6, true), Verdict::NoDefault);
+        assert_eq!(c.judge_fib_match(Stage::Links, true), Verdict::NoDefault);
+        assert!(c.finish().unwrap().default_routes().v6.is_none());
+    }
+
+    #[test]
+    fn a_truncated_fib_match_answer_is_malformed_not_a_panic() {
+        let d = fib_answer(2, AF_INET6, 4, Some(&[0x20]), Some(3));
+        for cut in 1..d.len() {
+            let mut c = collector_with_links();
+            let r = c.feed(Stage::RouteV6, 2, &d[..cut]);
+            assert!(r.is_err() || r == Ok(Progress::More), "cut at {cut}: {r:?}");
+            let _ = c.judge_fib_match(Stage::RouteV6, true);
+        }
     }
 }

@@ -170,3 +170,58 @@ pub fn rule_msg(kind: u16, family: u8) -> Vec<u8> {
 pub fn multi(kind: u16, seq: u32, body: &[u8]) -> Vec<u8> {
     message(kind, NLM_F_MULTI, seq, body)
 }
+
+/// An `ifinfomsg` whose `IFLA_IFNAME` is the bytes `name` (not necessarily
+/// UTF-8), NUL-terminated.
+pub fn link_body_raw(index: u32, flags: u32, name: &[u8]) -> Vec<u8> {
+    let mut b = link_body(index, flags, None, None, None);
+    let mut z = name.to_vec();
+    z.push(0);
+    b.extend(attr(3, &z));
+    b
+}
+
+/// An answer to a route lookup laid out as the kernel sends it (observed on
+/// Linux 6.18): `rtmsg` (unicast, `RTPROT_BOOT`, table main) with
+/// `rtm_flags`, then `RTA_TABLE`, `RTA_DST` when `dst` is given (a plain
+/// answer: the probe; a FIB-match answer: the matched prefix, absent for a
+/// prefix of 0), `RTA_GATEWAY`, `RTA_OIF`. A plain IPv4 answer has
+/// `rtm_flags` = `RTM_F_CLONED` (0x200) and `dst_len` 32; a FIB-match
+/// answer `rtm_flags` 0 and the entry's own `dst_len`.
+pub fn lookup_answer_body(
+    family: u8,
+    dst_len: u8,
+    rtm_flags: u32,
+    dst: Option<&[u8]>,
+    oif: Option<u32>,
+    gateway: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut b = vec![family, dst_len, 0, 0, 254, 3, 0, 1];
+    b.extend(rtm_flags.to_ne_bytes());
+    b.extend(attr(15, &254u32.to_ne_bytes()));
+    if let Some(d) = dst {
+        b.extend(attr(1, &full_addr(family, d)));
+    }
+    if let Some(g) = gateway {
+        b.extend(attr(5, &full_addr(family, g)));
+    }
+    if let Some(o) = oif {
+        b.extend(attr(4, &o.to_ne_bytes()));
+    }
+    b
+}
+
+/// `RTA_MULTIPATH`: one `rtnexthop` (length, flags, hops, interface index)
+/// with its `RTA_GATEWAY` per `(interface, gateway)` path. A FIB-match
+/// answer for a multipath route carries this and no `RTA_OIF`.
+pub fn multipath_attr(family: u8, paths: &[(u32, &[u8])]) -> Vec<u8> {
+    let mut nested = Vec::new();
+    for (index, gateway) in paths {
+        let gw = attr(5, &full_addr(family, gateway));
+        nested.extend(((8 + gw.len()) as u16).to_ne_bytes());
+        nested.extend([0u8, 0]);
+        nested.extend(index.to_ne_bytes());
+        nested.extend(gw);
+    }
+    attr(9, &nested)
+}

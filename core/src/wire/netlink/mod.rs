@@ -11,6 +11,8 @@
 //!   malformed message is counted and skipped.
 //! * [`requests`]: the link and address dumps and the default-route lookups
 //!   of one enumeration, built with `netlink-packet-route`.
+//! * [`lookup`]: which route lookup answers "the default route" (a FIB-match
+//!   lookup per probe; a more specific route covering a probe is not it).
 //! * [`dump`]: collects the replies into a `Snapshot` with
 //!   `netlink-packet-route`'s message types, and refuses a dump the kernel
 //!   marked interrupted or that mixes two states.
@@ -41,6 +43,7 @@ mod attrs;
 pub mod dump;
 pub mod events;
 pub mod fixtures;
+pub mod lookup;
 pub mod requests;
 
 /// `NLMSG_NOOP`: nothing.

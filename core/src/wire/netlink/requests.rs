@@ -4,14 +4,20 @@
 //!   statistics (`IFLA_EXT_MASK` = `RTEXT_FILTER_SKIP_STATS`), which are most
 //!   of a link message and of no use here;
 //! * an address dump (`RTM_GETADDR`, `NLM_F_DUMP`) of both families;
-//! * per family, a route lookup (`RTM_GETROUTE` without `NLM_F_DUMP`, with
+//! * per family, route lookups (`RTM_GETROUTE` without `NLM_F_DUMP`, with
 //!   `RTA_DST` = a probe address on the internet): the kernel answers with
 //!   the route it would use, after policy rules (a VPN's own table, a
 //!   `not fwmark` rule), and an override such as OpenVPN's `0.0.0.0/1`, as
-//!   `ip route get` does. It is one FIB lookup, so its cost does not grow
-//!   with the routing table: no route dump, no `/proc/net/route` scan (a
-//!   million-route BGP table drove another monitor to 150-300% CPU that way,
-//!   Tailscale issue 7621). No packet is sent to the probe address.
+//!   `ip route get` does. [`route_get_fib_match`] asks for the matched FIB
+//!   entry itself (`RTM_F_FIB_MATCH`, as `ip route get fibmatch`), whose
+//!   prefix length tells a default route from a more specific route that
+//!   covers the probe; [`route_get`] asks for the resolved route (the path
+//!   of a multipath route). Which answer counts, and when the next of the
+//!   probes ([`PROBES_V4`], [`PROBES_V6`]) is tried, is
+//!   [`super::lookup`]'s rule. Each is one FIB lookup, so the cost does not
+//!   grow with the routing table: no route dump, no `/proc/net/route` scan
+//!   (a million-route BGP table drove another monitor to 150-300% CPU that
+//!   way, Tailscale issue 7621). No packet is sent to any probe address.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -20,16 +26,35 @@ use netlink_packet_core::{
 };
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteFlags, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
+use super::lookup::RTM_F_FIB_MATCH;
 use super::{AF_INET, AF_INET6};
 
-/// The IPv4 address whose route stands for "the internet" (a public resolver
-/// address; nothing is sent to it).
-pub const PROBE_V4: Ipv4Addr = Ipv4Addr::new(8, 8, 8, 8);
-/// The IPv6 address whose route stands for "the internet".
-pub const PROBE_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888);
+/// The IPv4 addresses whose route stands for "the internet", in the order
+/// they are tried: public resolvers, one in each `/2` block (`8.8.8.8`,
+/// `77.88.8.8`, `149.112.112.112`, `208.67.222.222`), so that a route with
+/// a prefix of 2 or more covers at most one of them. Nothing is sent to them.
+pub const PROBES_V4: [Ipv4Addr; 4] = [
+    Ipv4Addr::new(8, 8, 8, 8),
+    Ipv4Addr::new(77, 88, 8, 8),
+    Ipv4Addr::new(149, 112, 112, 112),
+    Ipv4Addr::new(208, 67, 222, 222),
+];
+/// The IPv6 addresses whose route stands for "the internet", in the order
+/// they are tried: `2001:4860:4860::8888` in `2000::/4` and `3000::1` in
+/// `3000::/4`, the two halves of the global unicast space `2000::/3` (a
+/// route for `2000::/4` covers every `2xxx::` address). Nothing is sent to
+/// them.
+pub const PROBES_V6: [Ipv6Addr; 2] = [
+    Ipv6Addr::new(0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888),
+    Ipv6Addr::new(0x3000, 0, 0, 0, 0, 0, 0, 1),
+];
+/// The first IPv4 probe.
+pub const PROBE_V4: Ipv4Addr = PROBES_V4[0];
+/// The first IPv6 probe.
+pub const PROBE_V6: Ipv6Addr = PROBES_V6[0];
 
 fn encode(inner: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
     let mut header = NetlinkHeader::default();
@@ -69,6 +94,26 @@ pub fn addr_dump(seq: u32) -> Vec<u8> {
 /// sequence number `seq`.
 #[must_use]
 pub fn route_get(seq: u32, probe: IpAddr) -> Vec<u8> {
+    encode(
+        RouteNetlinkMessage::GetRoute(lookup(probe, RouteFlags::empty())),
+        NLM_F_REQUEST,
+        seq,
+    )
+}
+
+/// A lookup of the FIB entry the kernel matches for `probe`
+/// (`RTM_F_FIB_MATCH`, as `ip route get fibmatch`), with sequence number
+/// `seq`: the answer carries the entry's own prefix length.
+#[must_use]
+pub fn route_get_fib_match(seq: u32, probe: IpAddr) -> Vec<u8> {
+    encode(
+        RouteNetlinkMessage::GetRoute(lookup(probe, RouteFlags::from_bits_retain(RTM_F_FIB_MATCH))),
+        NLM_F_REQUEST,
+        seq,
+    )
+}
+
+fn lookup(probe: IpAddr, flags: RouteFlags) -> RouteMessage {
     let mut m = RouteMessage::default();
     let (family, len) = match probe {
         IpAddr::V4(_) => (AF_INET, 32),
@@ -76,9 +121,10 @@ pub fn route_get(seq: u32, probe: IpAddr) -> Vec<u8> {
     };
     m.header.address_family = AddressFamily::from(family);
     m.header.destination_prefix_length = len;
+    m.header.flags = flags;
     m.attributes
         .push(RouteAttribute::Destination(RouteAddress::from(probe)));
-    encode(RouteNetlinkMessage::GetRoute(m), NLM_F_REQUEST, seq)
+    m
 }
 
 #[cfg(test)]
@@ -128,5 +174,46 @@ mod tests {
         let r4 = route_get(10, IpAddr::V4(PROBE_V4));
         assert_eq!(r4[HEADER_LEN], AF_INET);
         assert_eq!(r4[HEADER_LEN + 1], 32);
+        // rtm_flags: none for a plain lookup.
+        assert_eq!(&r4[HEADER_LEN + 8..HEADER_LEN + 12], &[0; 4]);
+    }
+
+    #[test]
+    fn a_fib_match_lookup_differs_only_by_its_flag() {
+        for probe in PROBES_V4
+            .map(IpAddr::V4)
+            .into_iter()
+            .chain(PROBES_V6.map(IpAddr::V6))
+        {
+            let plain = route_get(11, probe);
+            let fib = route_get_fib_match(11, probe);
+            assert_eq!(plain.len(), fib.len());
+            // rtm_flags is the last field of the 12-byte rtmsg.
+            let flags = |b: &[u8]| {
+                u32::from_ne_bytes(b[HEADER_LEN + 8..HEADER_LEN + 12].try_into().unwrap())
+            };
+            assert_eq!(flags(&plain), 0);
+            assert_eq!(flags(&fib), 0x2000, "RTM_F_FIB_MATCH");
+            assert_eq!(plain[..HEADER_LEN + 8], fib[..HEADER_LEN + 8]);
+            assert_eq!(plain[HEADER_LEN + 12..], fib[HEADER_LEN + 12..]);
+        }
+    }
+
+    #[test]
+    fn the_probes_are_spread_over_the_internet() {
+        // v4: one in each /2 block, none special-purpose.
+        let blocks: Vec<u8> = PROBES_V4.iter().map(|p| p.octets()[0] >> 6).collect();
+        assert_eq!(blocks, [0, 1, 2, 3]);
+        assert!(PROBES_V4.iter().all(|p| !p.is_private()
+            && !p.is_loopback()
+            && !p.is_multicast()
+            && !p.is_documentation()
+            && !p.is_broadcast()
+            && !p.is_link_local()
+            && !p.is_unspecified()));
+        // v6: one in 2000::/4, one in 3000::/4.
+        let nibbles: Vec<u16> = PROBES_V6.iter().map(|p| p.segments()[0] >> 12).collect();
+        assert_eq!(nibbles, [2, 3]);
+        assert_eq!((PROBE_V4, PROBE_V6), (PROBES_V4[0], PROBES_V6[0]));
     }
 }
