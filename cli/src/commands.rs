@@ -34,7 +34,6 @@ const RUNTIME_DESCRIPTORS: usize = 8;
 pub(crate) enum CliError {
     Config(netstate_core::ConfigError),
     Monitor(netstate_tokio::Error),
-    Enumerate(String),
     Open(io::Error),
     /// The runtime (or the descriptors it needs) could not be had.
     Runtime(io::Error),
@@ -62,7 +61,6 @@ impl fmt::Display for CliError {
         match self {
             CliError::Config(e) => write!(f, "invalid settings: {e}"),
             CliError::Monitor(e) => write!(f, "{e}"),
-            CliError::Enumerate(e) => write!(f, "cannot read the network state: {e}"),
             CliError::Open(e) => write!(f, "cannot open the route monitor: {e}"),
             CliError::Runtime(e) => write!(f, "cannot start the runtime: {e}"),
             CliError::Stdout(e) => write!(f, "cannot write to standard output: {e}"),
@@ -162,15 +160,20 @@ fn config(args: &WatchArgs) -> Result<Config, CliError> {
 }
 
 fn snapshot(json: bool, args: &FilterArgs) -> Result<(), CliError> {
-    let f = filter(args);
-    let mut backend = netstate_sys::default_backend().map_err(CliError::Open)?;
-    let s = backend
-        .enumerate()
-        .map_err(|e| CliError::Enumerate(e.to_string()))?
-        .retain(|i| f.keeps(i));
+    let config = Config::builder()
+        .filter(filter(args))
+        .build()
+        .map_err(CliError::Config)?;
+    let backend = netstate_sys::default_backend().map_err(CliError::Open)?;
+    // The one start path every monitor takes, run on this thread until the
+    // first state is read (the engine's own poller waits for the replies).
+    let mut engine =
+        netstate_sys::Engine::new(config, backend, Instant::now()).map_err(CliError::Monitor)?;
+    engine.block_until_started().map_err(CliError::Monitor)?;
+    let s = engine.handle().state();
     let mut out = Out::new();
     if json {
-        out.line(&to_json(&s))
+        out.line(&to_json(&*s))
     } else {
         out.print(&text::state(&s))
     }
@@ -257,7 +260,8 @@ fn recorder(path: &Path, config: &Config) -> Result<(Recorder, TraceFile), CliEr
         }
     };
     let mut w = io::LineWriter::new(File::create(path).map_err(file_error("create the trace"))?);
-    writeln!(w, "{}", to_json(&TraceHeader::new(config))).map_err(file_error("write the trace"))?;
+    writeln!(w, "{}", to_json(&TraceHeader::for_engine(config)))
+        .map_err(file_error("write the trace"))?;
     let error = Arc::new(Mutex::new(None));
     let failed = Arc::new(Notify::new());
     let (seen, notify) = (error.clone(), failed.clone());

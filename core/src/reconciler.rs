@@ -138,7 +138,8 @@ pub struct Stats {
 #[derive(Clone, Copy, Debug)]
 struct Wanted {
     cause: Cause,
-    /// A timer ran out or the request was urgent: start as soon as allowed.
+    /// A timer ran out or the request was urgent: start at the next
+    /// [`Reconciler::poll_action`] that is allowed to.
     ready: bool,
     /// Overflow, force, time jump or resync: start even during a retry backoff.
     urgent: bool,
@@ -173,10 +174,22 @@ enum MonitorState {
 ///
 /// * Inputs: [`handle_input`](Self::handle_input) for anything that happens,
 ///   [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
-///   is reached (calling it early or twice does nothing).
-/// * Outputs: after every input, drain [`poll_action`](Self::poll_action) until
-///   `None`, then read [`poll_timeout`](Self::poll_timeout) again: it only
-///   changes when an input does.
+///   is reached (calling it early or twice does nothing). Inputs only record
+///   reasons and timers; they never start an enumeration themselves.
+/// * Outputs: after an input, or after a batch of inputs (every hint read
+///   from the socket at one wake-up), drain [`poll_action`](Self::poll_action)
+///   until `None`, then read [`poll_timeout`](Self::poll_timeout). Whether to
+///   enumerate is decided when actions are polled, not while inputs are fed
+///   (like quinn-proto's `poll_transmit`): any number of inputs fed before a
+///   drain cost at most one enumeration, with their reasons merged, and a
+///   drain yields at most one [`Action::Enumerate`] unless an input is fed
+///   during it (the answer of a synchronous enumeration, say).
+/// * Read [`poll_timeout`](Self::poll_timeout) after draining, never between
+///   an input and the drain: an enumeration starts at the `poll_action` that
+///   returns it, and its timeout is armed then; before the drain, the
+///   deadline lacks it (and an enumeration waiting to be polled is due at
+///   once). Read after draining, it is never in the past and only changes
+///   when an input does.
 /// * Getters: [`state`](Self::state), [`stats`](Self::stats),
 ///   [`last_timeout_reason`](Self::last_timeout_reason).
 ///
@@ -222,8 +235,11 @@ enum MonitorState {
 ///   socket that fails on every read is rebound ever more slowly, not in a loop.
 /// * At most one enumeration is in flight; a reason to enumerate that
 ///   arrives meanwhile runs one more afterwards. A result with another id is
-///   ignored; an enumeration unanswered for the enumeration timeout counts as
-///   failed.
+///   ignored; an enumeration unanswered for the enumeration timeout (counted
+///   from the `now` of the last call before the `poll_action` that asked for
+///   it) counts as failed.
+/// * Reasons fed together, before a drain, merge into one enumeration whose
+///   publication carries the strongest cause.
 /// * A failed enumeration keeps the last good state and is retried with
 ///   backoff. An interrupted one (the table changed under it) is not a
 ///   failure: it is retried after the debounce, like a hint, never backed off.
@@ -247,9 +263,14 @@ pub struct Reconciler {
     rebind_attempt: u32,
     last_rebound: Option<Instant>,
     last_sleep_sample: Option<(Instant, Duration)>,
+    /// Publications and rebinds, in order. Enumerations are not queued:
+    /// [`Reconciler::poll_action`] decides them.
     actions: VecDeque<Action>,
     stats: Stats,
     last_timeout_reason: Option<Timer>,
+    /// The `now` of the last call (construction, input or timeout): an
+    /// enumeration started by `poll_action` has its timeout counted from it.
+    last_now: Instant,
 }
 
 impl fmt::Debug for Reconciler {
@@ -286,8 +307,9 @@ impl Reconciler {
             actions: VecDeque::with_capacity(8),
             stats: Stats::default(),
             last_timeout_reason: None,
+            last_now: now,
         };
-        r.request(now, Cause::Initial, true, false);
+        r.request(Cause::Initial, true, false);
         r
     }
 
@@ -316,12 +338,33 @@ impl Reconciler {
     }
 
     /// The next action to carry out, in order.
+    ///
+    /// This is where enumerations are decided: when a reason to enumerate is
+    /// ready, none is in flight and no retry backoff holds it back, the
+    /// enumeration starts here (its id is allocated and its timeout armed
+    /// from the `now` of the last call) and [`Action::Enumerate`] is
+    /// returned. Queued publications come out before it, and it comes out
+    /// before queued rebinds (whose answer is an input: the decision is the
+    /// one a drain right after the last input makes).
     pub fn poll_action(&mut self) -> Option<Action> {
+        if matches!(self.actions.front(), Some(Action::Publish(_))) {
+            return self.actions.pop_front();
+        }
+        if let Some(id) = self.try_start() {
+            return Some(Action::Enumerate { id });
+        }
         self.actions.pop_front()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called, or
     /// `None` when only an input can make anything happen.
+    ///
+    /// Read it after draining [`poll_action`](Self::poll_action): an
+    /// enumeration's timeout is armed by the `poll_action` that starts it,
+    /// and an enumeration waiting to be polled has no deadline of its own
+    /// (it is due at once, at the drain). It only reads the timers, so
+    /// calling [`handle_timeout`](Self::handle_timeout) up to a deadline
+    /// without draining in between always ends.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next().map(|(at, _)| at)
@@ -330,23 +373,24 @@ impl Reconciler {
     /// Runs every timer that expired at `now`. Early or repeated calls do
     /// nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = now;
         while let Some(timer) = self.timers.take_expired(now) {
             self.last_timeout_reason = Some(timer);
             match timer {
                 Timer::Debounce | Timer::MaxWait => {
                     self.timers.stop(Timer::Debounce);
                     self.timers.stop(Timer::MaxWait);
-                    self.make_ready(now);
+                    self.make_ready();
                 }
                 Timer::Reconcile => {
                     // An enumeration in flight is as fresh as a reconcile
                     // would be; its completion re-arms the interval.
                     if self.in_flight.is_none() {
-                        self.request(now, Cause::Reconcile, false, false);
-                        self.make_ready(now);
+                        self.request(Cause::Reconcile, false, false);
+                        self.make_ready();
                     }
                 }
-                Timer::Retry => self.make_ready(now),
+                Timer::Retry => self.make_ready(),
                 Timer::Rebind => {
                     self.monitor = MonitorState::Rebinding;
                     self.stats.rebinds += 1;
@@ -362,7 +406,10 @@ impl Reconciler {
     }
 
     /// Feeds one input at instant `now`, then runs any timer expired at `now`.
+    /// It records reasons and timers only: what to do is decided by
+    /// [`poll_action`](Self::poll_action).
     pub fn handle_input(&mut self, now: Instant, input: Input) {
+        self.last_now = now;
         match input {
             Input::Route(event) => self.handle_route(now, &event),
             Input::SleepClock(sample) => self.handle_sleep_clock(now, sample),
@@ -370,13 +417,13 @@ impl Reconciler {
             Input::EnumerationInterrupted { id } => self.handle_interrupted(now, id),
             Input::MonitorFailed(MonitorFailure::Overflow) => {
                 self.stats.overflows += 1;
-                self.request(now, Cause::Overflow, true, false);
+                self.request(Cause::Overflow, true, false);
             }
             Input::MonitorFailed(MonitorFailure::Error | MonitorFailure::Closed) => {
                 self.handle_monitor_failed(now);
             }
             Input::MonitorRebound(result) => self.handle_rebound(now, result),
-            Input::ForceCheck => self.request(now, Cause::Forced, true, false),
+            Input::ForceCheck => self.request(Cause::Forced, true, false),
         }
         self.handle_timeout(now);
     }
@@ -391,7 +438,7 @@ impl Reconciler {
             self.stats.ignored_events += 1;
             return;
         }
-        self.request(now, Cause::Event, false, false);
+        self.request(Cause::Event, false, false);
         self.arm_debounce(now);
     }
 
@@ -463,7 +510,7 @@ impl Reconciler {
         };
         let awake = now.saturating_duration_since(then);
         if slept_clock.saturating_sub(awake) > self.config.jump_threshold {
-            self.request(now, Cause::TimeJump, true, true);
+            self.request(Cause::TimeJump, true, true);
         }
     }
 
@@ -497,7 +544,7 @@ impl Reconciler {
                 self.monitor = MonitorState::Healthy;
                 self.last_rebound = Some(now);
                 // Events were lost while the socket was down: resync.
-                self.request(now, Cause::Reconcile, true, false);
+                self.request(Cause::Reconcile, true, false);
             }
             Err(_) => self.schedule_rebind(now),
         }
@@ -522,7 +569,6 @@ impl Reconciler {
             Ok(snapshot) => self.enumeration_succeeded(now, flight, snapshot),
             Err(_) => self.enumeration_failed(now, flight),
         }
-        self.try_start(now);
     }
 
     fn handle_interrupted(&mut self, now: Instant, id: EnumerationId) {
@@ -548,7 +594,6 @@ impl Reconciler {
         w.cause = w.cause.max(flight.cause);
         w.force_publish |= flight.force_publish;
         self.arm_debounce(now);
-        self.try_start(now);
     }
 
     fn enumeration_succeeded(&mut self, now: Instant, flight: InFlight, snapshot: Snapshot) {
@@ -612,9 +657,10 @@ impl Reconciler {
         self.wanted = Some(w);
     }
 
-    /// Adds a reason to enumerate. Urgent reasons start at once (or right
-    /// after the enumeration in flight).
-    fn request(&mut self, now: Instant, cause: Cause, urgent: bool, force_publish: bool) {
+    /// Adds a reason to enumerate. Urgent reasons are ready at once: the
+    /// next `poll_action` starts them (or the first one after the
+    /// enumeration in flight).
+    fn request(&mut self, cause: Cause, urgent: bool, force_publish: bool) {
         let w = self.wanted.get_or_insert(Wanted {
             cause,
             ready: false,
@@ -628,28 +674,32 @@ impl Reconciler {
         if urgent {
             self.timers.stop(Timer::Debounce);
             self.timers.stop(Timer::MaxWait);
-            self.try_start(now);
         }
     }
 
-    fn make_ready(&mut self, now: Instant) {
+    fn make_ready(&mut self) {
         if let Some(w) = &mut self.wanted {
             w.ready = true;
         }
-        self.try_start(now);
     }
 
-    fn try_start(&mut self, now: Instant) {
-        let Some(w) = self.wanted else {
-            return;
+    /// Whether `poll_action` would start an enumeration now: a ready reason,
+    /// nothing in flight, and no retry backoff holding back a non-urgent one.
+    fn can_start(&self) -> bool {
+        let Some(w) = &self.wanted else {
+            return false;
         };
-        if !w.ready || self.in_flight.is_some() {
-            return;
+        w.ready && self.in_flight.is_none() && (w.urgent || !self.timers.is_set(Timer::Retry))
+    }
+
+    /// Starts the enumeration the gathered reasons ask for, if one can
+    /// start: allocates its id and arms its timeout from the last call's
+    /// `now`.
+    fn try_start(&mut self) -> Option<EnumerationId> {
+        if !self.can_start() {
+            return None;
         }
-        if self.timers.is_set(Timer::Retry) && !w.urgent {
-            return;
-        }
-        self.wanted = None;
+        let w = self.wanted.take()?;
         self.timers.stop(Timer::Debounce);
         self.timers.stop(Timer::MaxWait);
         self.timers.stop(Timer::Retry);
@@ -663,11 +713,11 @@ impl Reconciler {
         set_after(
             &mut self.timers,
             Timer::EnumerationTimeout,
-            now,
+            self.last_now,
             self.config.enumeration_timeout,
         );
         self.stats.enumerations += 1;
-        self.actions.push_back(Action::Enumerate { id });
+        Some(id)
     }
 }
 

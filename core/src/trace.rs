@@ -26,15 +26,44 @@ pub struct TraceHeader {
     pub netstate_trace: u32,
     /// The configuration of the recorded Reconciler.
     pub config: TraceConfig,
+    /// When the recorded driver drained the Reconciler's actions (absent in
+    /// traces written before it was recorded: after every record).
+    #[serde(default)]
+    pub drains: Drains,
+}
+
+/// When a recorded driver drained the Reconciler's actions, which replay
+/// must do the same way to take the same decisions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Drains {
+    /// After every input and timeout (the simulation's driver).
+    #[default]
+    PerRecord,
+    /// Once per wake-up, after its inputs and its timeout record, and after
+    /// each answer fed while carrying the actions out (`netstate_sys::Engine`).
+    PerWake,
 }
 
 impl TraceHeader {
-    /// The header for a run with `config`.
+    /// The header for a run with `config` whose driver drains after every
+    /// record.
     #[must_use]
     pub fn new(config: &Config) -> Self {
         TraceHeader {
             netstate_trace: TRACE_VERSION,
             config: TraceConfig::from(config),
+            drains: Drains::PerRecord,
+        }
+    }
+
+    /// The header for a run of `netstate_sys::Engine` with `config`.
+    #[must_use]
+    pub fn for_engine(config: &Config) -> Self {
+        TraceHeader {
+            drains: Drains::PerWake,
+            ..TraceHeader::new(config)
         }
     }
 }
@@ -225,6 +254,10 @@ pub struct Replayer {
     asked: IdRanges,
     /// The enumerations asked for and not answered yet.
     unanswered: std::collections::BTreeSet<u64>,
+    /// The last record was a timeout, or an answer fed while the actions
+    /// after it were being carried out: the engine drains then.
+    in_drain: bool,
+    drains: Drains,
 }
 
 /// A set of ids kept as disjoint inclusive ranges (start → end): the
@@ -274,11 +307,23 @@ impl Replayer {
             pending: Vec::new(),
             asked: IdRanges::default(),
             unanswered: std::collections::BTreeSet::new(),
+            in_drain: false,
+            drains: header.drains,
         })
     }
 
-    /// Applies one record and returns the actions it caused (the first call
-    /// also returns the initial enumeration request).
+    /// Applies one record and returns the actions it caused.
+    ///
+    /// It drains the Reconciler's actions where the recorded driver did
+    /// ([`TraceHeader::drains`]): after every record, or, for the engine,
+    /// after a
+    /// timeout record (the engine records one per wake-up, after feeding
+    /// that wake-up's inputs, then carries out the actions), and after an
+    /// answer fed while those actions are carried out (an enumeration that
+    /// ended at once, a rebind). Inputs of a wake-up (the sleep clock, a
+    /// forced check, the socket's hints) are fed without draining, so a
+    /// burst replays to the one enumeration it cost. An answer to an id not
+    /// asked for yet drains first (traces recorded before this rule).
     ///
     /// A refused record changes nothing: the Reconciler has not seen it.
     pub fn apply(&mut self, record: TraceRecord) -> Result<Vec<Action>, ReplayError> {
@@ -288,20 +333,52 @@ impl Replayer {
                 at_ns: record.at_ns,
             });
         }
-        self.take_actions();
-        if let TraceEvent::Input(
-            Input::Enumerated { id, .. } | Input::EnumerationInterrupted { id },
-        ) = &record.event
-        {
-            self.answer(*id)?;
+        let answer = match &record.event {
+            TraceEvent::Input(
+                Input::Enumerated { id, .. } | Input::EnumerationInterrupted { id },
+            ) => Some(*id),
+            _ => None,
+        };
+        let fed_while_draining = matches!(
+            &record.event,
+            TraceEvent::Input(
+                Input::Enumerated { .. }
+                    | Input::EnumerationInterrupted { .. }
+                    | Input::MonitorRebound(_)
+            )
+        );
+        if let Some(id) = answer {
+            if !self.asked.contains(id.0) {
+                self.take_actions();
+            }
+            self.answer(id)?;
         }
         self.last_ns = record.at_ns;
         let now = self.start + Duration::from_nanos(record.at_ns);
-        match record.event {
-            TraceEvent::Input(input) => self.reconciler.handle_input(now, input),
-            TraceEvent::Timeout => self.reconciler.handle_timeout(now),
+        if self.drains == Drains::PerRecord {
+            self.take_actions();
+            match record.event {
+                TraceEvent::Input(input) => self.reconciler.handle_input(now, input),
+                TraceEvent::Timeout => self.reconciler.handle_timeout(now),
+            }
+            self.take_actions();
+            return Ok(std::mem::take(&mut self.pending));
         }
-        self.take_actions();
+        match record.event {
+            TraceEvent::Input(input) => {
+                self.reconciler.handle_input(now, input);
+                if !fed_while_draining {
+                    self.in_drain = false;
+                } else if self.in_drain {
+                    self.take_actions();
+                }
+            }
+            TraceEvent::Timeout => {
+                self.reconciler.handle_timeout(now);
+                self.take_actions();
+                self.in_drain = true;
+            }
+        }
         Ok(std::mem::take(&mut self.pending))
     }
 

@@ -9,9 +9,8 @@
 //! It does not decide anything itself (that is `netstate-core`'s
 //! `Reconciler`) and does not talk to the kernel itself (that is
 //! `netstate-sys`). [`MonitorSource`] starts no thread and owns no `Poll`:
-//! it runs only inside the calls your loop makes. It never needs to be
-//! re-registered: when the route socket is replaced it moves its own
-//! registration (see [`MonitorSource`]).
+//! it runs only inside the calls your loop makes, and it is one descriptor
+//! for its whole life (register it once).
 //!
 //! ## The run loop
 //!
@@ -24,16 +23,16 @@
 //!   [`MonitorSource::next_change`] until `None`. Each wake-up drains the
 //!   route socket until it would block, because mio's readiness is
 //!   edge-triggered.
-//! * [`ThreadMonitor`] is that loop on a background thread with its own
-//!   `Poll` and a `mio::Waker` for [`ThreadMonitor::check_now`] and stopping;
-//!   it hands changes to subscribers (a channel per consumer) and, if given,
-//!   a callback. Dropping it wakes and joins the thread.
+//! * [`ThreadMonitor`] is the loop on a plain background thread waiting on
+//!   the engine's own poller (no mio needed there); it hands changes to
+//!   subscribers (a queue per consumer) and, if given, a callback. Dropping
+//!   it wakes and joins the thread.
 //!
 //! ```no_run
 //! # fn demo() -> Result<(), netstate_mio::Error> {
 //! let monitor = netstate_mio::ThreadMonitor::new(netstate_core::Config::default())?;
-//! println!("have IPv4: {}", monitor.state().have_v4());
-//! let mut changes = monitor.subscribe();
+//! let (state, mut changes) = monitor.subscribe();
+//! println!("have IPv4: {}", state.have_v4());
 //! while let Some(change) = changes.recv_blocking() {
 //!     println!("#{} {:?} major={}", change.seq, change.cause, change.is_major());
 //! }
@@ -49,14 +48,13 @@
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
-mod error;
 mod source;
 mod thread;
-mod watch;
 
-pub use error::Error;
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
 pub use netstate_sys::MonitorStats;
+/// Why a monitor could not start (shared by every netstate driver).
+pub use netstate_sys::StartError as Error;
 pub use source::{Builder, MonitorSource};
 pub use thread::{OnChange, ThreadBuilder, ThreadMonitor};
 

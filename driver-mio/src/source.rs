@@ -3,15 +3,16 @@
 
 use std::fmt;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use netstate_core::fanout::Subscriber;
 use netstate_core::{Change, Config, Snapshot};
-use netstate_sys::{Backend, Engine, Hooks, MonitorStats, Recorder, Shared};
+use netstate_sys::{sleep_clock, Backend, Engine, Handle, MonitorStats, Recorder};
 
-use crate::watch::Watch;
 use crate::Error;
 
 /// Builds a [`MonitorSource`] with options beyond the configuration.
@@ -30,7 +31,7 @@ impl fmt::Debug for Builder {
 }
 
 impl Builder {
-    pub(crate) fn new(config: Config) -> Builder {
+    pub(crate) fn new(config: Config) -> Self {
         Builder {
             config,
             backend: None,
@@ -53,35 +54,31 @@ impl Builder {
         self
     }
 
-    /// Opens the route socket and reads the first state (a netlink dump,
-    /// blocking for well under a millisecond with a handful of interfaces);
-    /// its change, cause `initial`, is the first [`MonitorSource::next_change`].
+    /// Opens the sockets and reads the first state, blocking the calling
+    /// thread until it is known (a non-blocking conversation waited on with
+    /// the engine's own poller); its change, cause `initial`, is the first
+    /// [`MonitorSource::next_change`].
     pub fn build(self) -> Result<MonitorSource, Error> {
+        let mut engine = self.engine()?;
+        let (_, changes) = engine.handle().subscribe();
+        let woken = engine.block_until_started()?;
+        Ok(MonitorSource {
+            engine,
+            changes,
+            again: woken.more_queued,
+        })
+    }
+
+    pub(crate) fn engine(self) -> Result<Engine, Error> {
         let backend = match self.backend {
             Some(b) => b,
             None => netstate_sys::default_backend().map_err(Error::Open)?,
         };
-        let mut engine = Engine::new(self.config, backend, Instant::now()).map_err(Error::Open)?;
+        let mut engine = Engine::new(self.config, backend, Instant::now())?;
         if let Some(r) = self.recorder {
             engine.set_recorder(r);
         }
-        let changes = engine.shared().subscribe();
-        let woken = engine.wake(Instant::now());
-        if !engine.started() {
-            return Err(Error::FirstEnumeration(
-                engine
-                    .last_error()
-                    .unwrap_or("the first enumeration failed")
-                    .to_owned(),
-            ));
-        }
-        let watch = Watch::new(&engine);
-        Ok(MonitorSource {
-            engine,
-            changes,
-            watch,
-            again_since: woken.more_queued.then(Instant::now),
-        })
+        Ok(engine)
     }
 }
 
@@ -90,9 +87,8 @@ impl Builder {
 ///
 /// Calls, in your loop's order:
 ///
-/// * **Timeout:** [`poll_timeout`](Self::poll_timeout) (or
-///   [`timeout_from`](Self::timeout_from)) is the latest moment the source
-///   must run again; pass it to `Poll::poll`.
+/// * **Timeout:** [`timeout_from`](Self::timeout_from) is the longest your
+///   `Poll::poll` may wait.
 /// * **Inputs:** [`handle_ready`](Self::handle_ready) on every event with
 ///   the source's token; [`handle_timeout`](Self::handle_timeout) after
 ///   every `Poll::poll` (it does nothing before the deadline, so calling it
@@ -127,38 +123,28 @@ impl Builder {
 /// # }
 /// ```
 ///
-/// The engine sometimes replaces its route socket (a rebind after an
-/// error). The source then moves its registration to the new socket by
-/// itself, with the same token and interests, through a clone of the
-/// [`Registry`] it was registered with: the application never
-/// re-registers. Deregister it (or drop it) to stop watching.
-///
-/// Everything runs on the caller's thread inside these calls; a wake-up
-/// enumerates synchronously when the Reconciler asks for it (about 0.2 ms
-/// with a handful of interfaces). While [`Hooks::pause`] is in force,
-/// `handle_*` block until [`Hooks::resume`] is called from another thread.
+/// The source is one descriptor for its whole life (the engine's poller,
+/// behind which its sockets come and go): register it once. Nothing
+/// blocks inside the `handle_*` calls; an enumeration is read in small
+/// steps across them.
 pub struct MonitorSource {
     engine: Engine,
-    /// The source's own subscriber, drained by `next_change`.
     changes: Subscriber,
-    watch: Watch,
-    /// Set when the last wake-up stopped at the per-wake read cap with
-    /// datagrams still queued: the source must run again at once.
-    again_since: Option<Instant>,
+    /// Work is left that needs no readiness: run again at once.
+    again: bool,
 }
 
 impl fmt::Debug for MonitorSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MonitorSource")
             .field("engine", &self.engine)
-            .field("watch", &self.watch)
             .finish_non_exhaustive()
     }
 }
 
 impl MonitorSource {
-    /// A monitor of this host's network (the caller's network namespace),
-    /// with its first state read; not registered anywhere yet.
+    /// A source monitoring this host's network (the caller's network
+    /// namespace); returns once the first state is known.
     pub fn new(config: Config) -> Result<MonitorSource, Error> {
         Builder::new(config).build()
     }
@@ -169,10 +155,7 @@ impl MonitorSource {
         Builder::new(config)
     }
 
-    /// Runs the monitor after a readiness event for its token: drains the
-    /// route socket until it would block (or up to a cap, after which
-    /// [`poll_timeout`](Self::poll_timeout) says to run again at once), runs
-    /// due timers and publishes.
+    /// Runs the monitor after a readiness event for its token.
     pub fn handle_ready(&mut self) {
         self.wake(Instant::now());
     }
@@ -180,24 +163,27 @@ impl MonitorSource {
     /// Runs the monitor if its deadline has passed; does nothing otherwise.
     pub fn handle_timeout(&mut self) {
         let now = Instant::now();
-        if self.poll_timeout().is_some_and(|at| at <= now) {
+        if self.again || self.engine.poll_timeout().is_some_and(|at| at <= now) {
             self.wake(now);
         }
     }
 
-    /// When the monitor must run at the latest ([`handle_timeout`](Self::handle_timeout)),
-    /// if no readiness event comes first. A moment in the past means now.
-    /// Changes only when a `handle_*` call or [`check_now`](Self::check_now) ran.
+    /// [`Self::timeout_from`]'s deadline: when the monitor must run at the
+    /// latest if no readiness event comes first (now, when work is left).
     #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.again_since.or_else(|| self.engine.poll_timeout())
+    pub fn poll_timeout(&self, now: Instant) -> Option<Instant> {
+        if self.again {
+            Some(now)
+        } else {
+            self.engine.poll_timeout()
+        }
     }
 
-    /// [`poll_timeout`](Self::poll_timeout) as a timeout for `Poll::poll`
-    /// from `now` (zero when it has passed, `None` when there is none).
+    /// The longest `Poll::poll` may wait from `now` (zero when the monitor
+    /// must run at once, `None` when only readiness can make it run).
     #[must_use]
     pub fn timeout_from(&self, now: Instant) -> Option<Duration> {
-        self.poll_timeout()
+        self.poll_timeout(now)
             .map(|at| at.saturating_duration_since(now))
     }
 
@@ -209,51 +195,42 @@ impl MonitorSource {
         self.changes.try_recv().ok()
     }
 
-    /// Reads the state now (without debounce), on the calling thread; a
-    /// change, if there is one, is published with cause `forced`. From
-    /// another thread, call `shared().check_now()` and wake your `Poll`
-    /// (a `mio::Waker`); the next `handle_*` takes the request.
-    pub fn check_now(&mut self) {
-        self.engine.shared().check_now();
-        self.wake(Instant::now());
+    /// Asks for a check now (without debounce); the source's descriptor
+    /// becomes readable, and the next [`handle_ready`](Self::handle_ready)
+    /// reads the state. A change, if any, has cause `forced`. The
+    /// [`handle`](Self::handle) does the same from other threads.
+    pub fn check_now(&self) {
+        self.engine.handle().check_now();
     }
 
     /// The current state.
     #[must_use]
     pub fn state(&self) -> Arc<Snapshot> {
-        self.engine.shared().state()
+        self.engine.handle().state()
     }
 
-    /// Another subscriber to every change published from now on, for other
-    /// threads (it works with `recv_blocking` or in any async runtime).
+    /// The current state and another subscriber to every change after it,
+    /// for other threads (`recv_blocking`, or `recv().await` anywhere).
     #[must_use]
-    pub fn subscribe(&self) -> Subscriber {
-        self.engine.shared().subscribe()
+    pub fn subscribe(&self) -> (Arc<Snapshot>, Subscriber) {
+        self.engine.handle().subscribe()
     }
 
     /// The monitor's counters.
     #[must_use]
     pub fn stats(&self) -> MonitorStats {
-        self.engine.shared().stats()
+        self.engine.handle().stats()
     }
 
-    /// Hooks that inject failures, for tests of the monitor itself.
+    /// The handle to share with other threads (state, subscribe, check,
+    /// counters).
     #[must_use]
-    pub fn hooks(&self) -> &Hooks {
-        self.engine.shared().hooks()
-    }
-
-    /// The handle shared with other threads: state, counters, subscribers,
-    /// forced-check requests and hooks.
-    #[must_use]
-    pub fn shared(&self) -> &Arc<Shared> {
-        self.engine.shared()
+    pub fn handle(&self) -> &Handle {
+        self.engine.handle()
     }
 
     fn wake(&mut self, now: Instant) {
-        let woken = self.engine.wake(now);
-        self.again_since = woken.more_queued.then_some(now);
-        self.watch.follow(&self.engine);
+        self.again = self.engine.wake(now, sleep_clock()).more_queued;
     }
 }
 
@@ -264,7 +241,7 @@ impl mio::event::Source for MonitorSource {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        self.watch.register(registry, token, interests)
+        SourceFd(&self.engine.readiness_fd().as_raw_fd()).register(registry, token, interests)
     }
 
     fn reregister(
@@ -273,18 +250,10 @@ impl mio::event::Source for MonitorSource {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        self.watch.reregister(registry, token, interests)
+        SourceFd(&self.engine.readiness_fd().as_raw_fd()).reregister(registry, token, interests)
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        self.watch.deregister(registry)
-    }
-}
-
-impl Drop for MonitorSource {
-    /// Closes every subscriber (they drain, then receive `None`), even if
-    /// other handles to the shared state live on.
-    fn drop(&mut self) {
-        self.engine.shared().close();
+        SourceFd(&self.engine.readiness_fd().as_raw_fd()).deregister(registry)
     }
 }

@@ -1,24 +1,20 @@
-//! [`ThreadMonitor`]: a [`MonitorSource`] driven by its own `mio::Poll` on a
-//! background thread, for programs without an async runtime; and its
-//! [`ThreadBuilder`].
+//! [`ThreadMonitor`]: the monitor's loop on a plain background thread, for
+//! programs without an async runtime; and its [`ThreadBuilder`].
+//!
+//! The thread waits on the engine's own poller (`Engine::wait`): it needs
+//! no mio and no runtime. It is the only thread any netstate crate starts.
 
 use std::fmt;
-use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token, Waker};
 use netstate_core::fanout::Subscriber;
 use netstate_core::{Change, Config, Snapshot};
-use netstate_sys::{Backend, Hooks, MonitorStats, Recorder, Shared};
+use netstate_sys::{sleep_clock, Backend, Engine, Handle, MonitorStats, Recorder};
 
-use crate::source::{Builder, MonitorSource};
+use crate::source::Builder;
 use crate::Error;
-
-const SOURCE: Token = Token(0);
-const WAKER: Token = Token(1);
 
 /// A callback that receives every change on the monitor's thread.
 pub type OnChange = Box<dyn FnMut(Change) + Send>;
@@ -66,62 +62,37 @@ impl ThreadBuilder {
     /// Reads the first state on the calling thread, then starts the
     /// monitor's thread; returns once both are done.
     pub fn start(self) -> Result<ThreadMonitor, Error> {
-        let mut source = self.source.build()?;
-        let shared = source.shared().clone();
-        let poll = Poll::new().map_err(Error::Open)?;
-        poll.registry()
-            .register(&mut source, SOURCE, Interest::READABLE)
+        let mut engine = self.source.engine()?;
+        let handle = engine.handle().clone();
+        let (_, changes) = handle.subscribe();
+        let woken = engine.block_until_started()?;
+        let on_change = self.on_change;
+        let thread = std::thread::Builder::new()
+            .name("netstate-mio".into())
+            .spawn(move || run(engine, changes, on_change, woken.more_queued))
             .map_err(Error::Open)?;
-        let control = Arc::new(Control {
-            stop: AtomicBool::new(false),
-            waker: Waker::new(poll.registry(), WAKER).map_err(Error::Open)?,
-        });
-        let thread = {
-            let control = control.clone();
-            let on_change = self.on_change;
-            std::thread::Builder::new()
-                .name("netstate-mio".into())
-                .spawn(move || run(poll, source, &control, on_change))
-                .map_err(Error::Open)?
-        };
         Ok(ThreadMonitor {
-            shared,
-            control,
+            handle,
             thread: Some(thread),
         })
     }
 }
 
-/// How the handle reaches the loop.
-#[derive(Debug)]
-struct Control {
-    stop: AtomicBool,
-    waker: Waker,
-}
-
-impl Control {
-    fn wake(&self) {
-        // Fails only if the poller is gone, i.e. the loop has ended.
-        let _ = self.waker.wake();
-    }
-}
-
-/// A network monitor running its own `mio::Poll` loop on a background
-/// thread (named `netstate-mio`). Query it from any thread; take changes
-/// from [`subscribe`](Self::subscribe) (blocking `recv_blocking`, or
+/// A network monitor running its loop on a background thread (named
+/// `netstate-mio`). Query it from any thread; take changes from
+/// [`subscribe`](Self::subscribe) (blocking `recv_blocking`, or
 /// `recv().await` in any runtime) or from the callback given to
 /// [`ThreadBuilder::on_change`]. Dropping it wakes the thread, joins it and
 /// so closes the monitor's sockets before `drop` returns.
 pub struct ThreadMonitor {
-    shared: Arc<Shared>,
-    control: Arc<Control>,
+    handle: Handle,
     thread: Option<JoinHandle<()>>,
 }
 
 impl fmt::Debug for ThreadMonitor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadMonitor")
-            .field("shared", &self.shared)
+            .field("handle", &self.handle)
             .finish_non_exhaustive()
     }
 }
@@ -145,54 +116,35 @@ impl ThreadMonitor {
     /// The current state.
     #[must_use]
     pub fn state(&self) -> Arc<Snapshot> {
-        self.shared.state()
+        self.handle.state()
     }
 
-    /// A subscriber to every change published from now on.
+    /// The current state and a subscriber to every change after it.
     #[must_use]
-    pub fn subscribe(&self) -> Subscriber {
-        self.shared.subscribe()
+    pub fn subscribe(&self) -> (Arc<Snapshot>, Subscriber) {
+        self.handle.subscribe()
     }
 
     /// Asks the monitor to read the state now (without debounce); a change,
     /// if there is one, is published with cause `forced`.
     pub fn check_now(&self) {
-        self.shared.check_now();
-        self.control.wake();
+        self.handle.check_now();
     }
 
     /// The monitor's counters.
     #[must_use]
     pub fn stats(&self) -> MonitorStats {
-        self.shared.stats()
+        self.handle.stats()
     }
 
-    /// Blocks the calling thread until the counters satisfy `done` (checked
-    /// after each wake-up of the monitor) or `timeout` passes.
-    pub fn wait_stats(
-        &self,
-        timeout: Duration,
-        done: impl FnMut(&MonitorStats) -> bool,
-    ) -> Option<MonitorStats> {
-        self.shared.wait_stats(timeout, done)
-    }
-
-    /// Hooks that inject failures, for tests of the monitor itself. While
-    /// [`Hooks::pause`] holds the loop, dropping the monitor waits for
-    /// [`Hooks::resume`].
+    /// The runtime-independent handle.
     #[must_use]
-    pub fn hooks(&self) -> &Hooks {
-        self.shared.hooks()
+    pub fn handle(&self) -> &Handle {
+        &self.handle
     }
 
-    /// Wakes the monitor's loop (after using a hook).
-    pub fn wake(&self) {
-        self.control.wake();
-    }
-
-    /// Stops the monitor and waits until its thread has ended and its
-    /// sockets are closed (what dropping it does, said explicitly).
-    /// Subscribers then receive `None` once drained.
+    /// Stops the monitor and joins its thread (its sockets are closed when
+    /// this returns). Subscribers then receive `None` once drained.
     pub fn shutdown(self) {
         drop(self);
     }
@@ -200,53 +152,39 @@ impl ThreadMonitor {
 
 impl Drop for ThreadMonitor {
     fn drop(&mut self) {
-        self.control.stop.store(true, Ordering::SeqCst);
-        self.control.wake();
+        self.handle.stop();
         if let Some(thread) = self.thread.take() {
-            // A panic on the monitor's thread has dropped its source, which
-            // closed the subscribers.
+            // A panic on the monitor's thread has already dropped its engine.
             let _ = thread.join();
         }
-        self.shared.close();
+        self.handle.close();
     }
 }
 
-/// The loop: hand out changes, wait for readiness, the deadline or the
-/// waker, run the source. Ends when asked to stop or if the poller fails
-/// (the subscribers are then closed, which tells them).
 fn run(
-    mut poll: Poll,
-    mut source: MonitorSource,
-    control: &Control,
+    mut engine: Engine,
+    mut changes: Subscriber,
     mut on_change: Option<OnChange>,
+    mut again: bool,
 ) {
-    let mut events = Events::with_capacity(8);
     loop {
-        while let Some(change) = source.next_change() {
+        while let Ok(change) = changes.try_recv() {
             if let Some(f) = &mut on_change {
                 f(change);
             }
         }
-        if control.stop.load(Ordering::SeqCst) {
-            break;
+        if engine.stopping() {
+            return;
         }
-        match poll.poll(&mut events, source.timeout_from(Instant::now())) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
+        if !again {
+            let timeout = engine
+                .poll_timeout()
+                .map(|at| at.saturating_duration_since(Instant::now()));
+            if engine.wait(timeout).is_err() {
+                // The poller failed: fall back on the deadline alone.
+                std::thread::park_timeout(timeout.unwrap_or(Duration::from_secs(1)));
+            }
         }
-        if control.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        // A waker event is a check_now() or wake(): run the engine, which
-        // takes the forced-check flag.
-        if events
-            .iter()
-            .any(|e| e.token() == SOURCE || e.token() == WAKER)
-        {
-            source.handle_ready();
-        }
-        source.handle_timeout();
+        again = engine.wake(Instant::now(), sleep_clock()).more_queued;
     }
-    let _ = poll.registry().deregister(&mut source);
 }

@@ -10,6 +10,7 @@ use netstate_core::{Cause, Change, Config};
 use netstate_mio::{MonitorSource, ThreadMonitor};
 use netstate_sys::{NetlinkBackend, Netns};
 use netstate_testkit::conformance::PATIENCE;
+use netstate_testkit::faults::FaultyBackend;
 use netstate_testkit::netns::NetnsFixture;
 
 const NET: Token = Token(7);
@@ -112,24 +113,50 @@ fn a_registered_source_delivers_the_initial_state_then_a_change() {
 }
 
 #[test]
-fn a_replaced_socket_is_registered_again_by_the_source() {
-    let Some((ns, netns)) = namespace("a_replaced_socket_is_registered_again_by_the_source") else {
+fn changes_keep_coming_through_the_source_after_its_socket_is_replaced() {
+    let Some((ns, netns)) =
+        namespace("changes_keep_coming_through_the_source_after_its_socket_is_replaced")
+    else {
         return;
     };
     let mut poll = Poll::new().expect("poll");
-    let mut source = source_in(&netns, events_only());
+    let backend = NetlinkBackend::open_in(netns.clone()).expect("backend");
+    let (faulty, faults) = FaultyBackend::new(Box::new(backend));
+    let mut source = MonitorSource::builder(events_only())
+        .backend(Box::new(faulty))
+        .build()
+        .expect("source");
     poll.registry()
         .register(&mut source, NET, Interest::READABLE)
         .expect("register");
     while source.next_change().is_some() {}
 
-    // A read error drops the socket; the Reconciler rebinds after a backoff.
-    source.hooks().fail_reads(true);
+    // A read error drops the socket; the Reconciler rebinds after a backoff
+    // (reads of the new socket work again by then).
+    faults.fail_reads(true);
     source.check_now();
     assert_eq!(source.stats().core.rebinds, 0);
-    source.hooks().fail_reads(false);
     let deadline = Instant::now() + PATIENCE;
     let mut events = Events::with_capacity(8);
+    while source.stats().core.rebinds == 0 && source.stats().rebinds_done == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no failure seen: {:?}",
+            source.stats()
+        );
+        if let Err(e) = poll.poll(&mut events, source.timeout_from(Instant::now())) {
+            assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "poll: {e}");
+            continue;
+        }
+        for _ in events.iter() {
+            source.handle_ready();
+        }
+        source.handle_timeout();
+        if source.stats().wakeups > 0 {
+            faults.fail_reads(false);
+        }
+    }
+    let deadline = Instant::now() + PATIENCE;
     while source.stats().rebinds_done == 0 {
         assert!(Instant::now() < deadline, "no rebind: {:?}", source.stats());
         if let Err(e) = poll.poll(&mut events, source.timeout_from(Instant::now())) {
@@ -142,7 +169,7 @@ fn a_replaced_socket_is_registered_again_by_the_source() {
         source.handle_timeout();
     }
 
-    // Only the new socket, registered by the source itself, can tell.
+    // Only the new socket, behind the same registered descriptor, can tell.
     let events_before = source.stats().core.route_events;
     ns.ip(&["addr", "add", "10.91.0.4/24", "dev", "msa0"])
         .expect("ip");

@@ -9,24 +9,22 @@ use std::sync::Arc;
 use netstate_core::{Cause, Change, Config, Snapshot};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Any executor works (smol, async-std, ...); this is the smallest.
-    futures_lite::future::block_on(watch())
+    // Any executor works (smol, async-std, ...); this is smol's own.
+    let ex = async_executor::Executor::new();
+    futures_lite::future::block_on(ex.run(watch(&ex)))
 }
 
-async fn watch() -> Result<(), Box<dyn std::error::Error>> {
-    let monitor = netstate_smol::Monitor::new(Config::default()).await?;
-    // Subscribe before reading the state, so that no change falls between.
-    let mut changes = monitor.subscribe();
-    let first = monitor.state();
+async fn watch(ex: &async_executor::Executor<'_>) -> Result<(), Box<dyn std::error::Error>> {
+    // The monitor is a task on the application's executor.
+    let monitor =
+        netstate_smol::Monitor::new(Config::default(), |task| ex.spawn(task).detach()).await?;
+    // The state and a subscriber to every change after it, in one call.
+    let (first, mut changes) = monitor.subscribe();
     if !print(&initial(&first))? {
         return Ok(());
     }
-    let mut caught_up = false;
     while let Some(change) = changes.recv().await {
-        // Changes published between `subscribe` and `state` are already in
-        // the first line: print from the one that starts where it ended.
-        caught_up = caught_up || change.old == first;
-        if caught_up && !print(&change)? {
+        if !print(&change)? {
             break;
         }
     }

@@ -6,63 +6,269 @@
 //!
 //! ## What it does not do
 //!
-//! It does not decide anything itself (that is `netstate-core`'s
-//! `Reconciler`) and does not talk to the kernel itself (that is
-//! `netstate-sys`). It spawns no task on your executor and needs none: it
-//! depends on neither smol nor tokio, only on `async-io`, `async-channel`
-//! and `futures-lite`, so it works under smol, `async-std`, a bare
-//! `block_on`, or any other executor.
-//!
-//! ## The run loop
-//!
-//! [`Monitor::new`] starts one dedicated thread (named `netstate-smol`)
-//! that runs the loop with `async_io::block_on`: wait for the first of a
-//! wake-up request, the route socket's readiness (`Async<OwnedFd>` over a
-//! duplicate of its descriptor, re-taken whenever the socket is replaced)
-//! and the Reconciler's next deadline (`async_io::Timer::at`); then wake the
-//! engine, which drains the socket until it would block, runs the timers
-//! and publishes. A thread rather than a future you spawn, because an
-//! enumeration is a short blocking netlink dump that must not stall your
-//! executor, and because a thread can be joined: dropping the [`Monitor`]
-//! closes the wake-up channel (which interrupts the wait), then joins the
-//! thread, so its sockets are closed when `drop` returns;
-//! [`Monitor::shutdown`] does the same and awaits the end without blocking
-//! the executor. [`Monitor::check_now`] and [`Monitor::wake`] send on the
-//! same channel, so they too interrupt the wait at once.
+//! It decides nothing (that is `netstate-core`'s `Reconciler`), talks to no
+//! kernel (that is `netstate-sys`'s `Engine`), and starts no thread: the
+//! monitor is a task you spawn on your executor. It depends on neither smol
+//! nor tokio, only on `async-io` and `async-channel`, so it runs under smol,
+//! `async-std`, a bare `block_on`, or any other executor. Nothing in the
+//! task blocks: enumeration is a non-blocking conversation read in small
+//! steps.
 //!
 //! ```no_run
 //! # fn demo() -> Result<(), netstate_smol::Error> {
-//! futures_lite::future::block_on(async {
-//!     let monitor = netstate_smol::Monitor::new(netstate_core::Config::default()).await?;
-//!     println!("have IPv4: {}", monitor.state().have_v4());
-//!     let mut changes = monitor.subscribe();
+//! let ex = async_executor::Executor::new();
+//! futures_lite::future::block_on(ex.run(async {
+//!     let monitor =
+//!         netstate_smol::Monitor::new(netstate_core::Config::default(), |task| ex.spawn(task).detach())
+//!             .await?;
+//!     let (state, mut changes) = monitor.subscribe();
+//!     println!("have IPv4: {}", state.have_v4());
 //!     while let Some(change) = changes.recv().await {
-//!         println!("#{} {:?} major={}", change.seq, change.cause, change.is_major());
+//!         println!("#{} {:?}", change.seq, change.cause);
 //!     }
 //!     Ok(())
-//! })
+//! }))
 //! # }
 //! ```
 //!
-//! ## Subscribers
-//!
-//! [`Monitor::subscribe`] gives a [`Subscriber`]: its own bounded queue that
-//! the monitor never waits on, awaited with `recv().await` in any executor
-//! (or `recv_blocking` on a thread). A subscriber that falls behind gets the
-//! changes it missed merged into one exact change ending on the latest
-//! state (see `netstate_core::fanout`), the same semantics as every other
-//! netstate driver.
+//! Dropping the [`Monitor`] stops its task at its next turn (which the drop
+//! causes); [`Monitor::shutdown`] also waits until the task has ended and
+//! its sockets are closed.
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
-mod error;
-mod monitor;
-mod run_loop;
+use std::fmt;
+use std::future::Future;
+use std::os::fd::OwnedFd;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
 
-pub use error::Error;
-pub use monitor::{Builder, Monitor};
+use async_channel::{Receiver, Sender};
+use async_io::{Async, Timer};
+use futures_lite::FutureExt;
+use netstate_core::{Config, Snapshot};
+use netstate_sys::{sleep_clock, Backend, Engine, Handle, Recorder};
+
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
 pub use netstate_sys::MonitorStats;
+/// Why a monitor could not start (shared by every netstate driver).
+pub use netstate_sys::StartError as Error;
+
+/// Starts a [`Monitor`] with options beyond the configuration.
+pub struct Builder {
+    config: Config,
+    backend: Option<Box<dyn Backend>>,
+    recorder: Option<Recorder>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// Reads the network through `backend` instead of the system's default
+    /// (another network namespace, a test's stand-in).
+    #[must_use]
+    pub fn backend(mut self, backend: Box<dyn Backend>) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// Hands every input of the Reconciler to `recorder` (`netstate record`).
+    #[must_use]
+    pub fn recorder(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Opens the sockets and gives the monitor and the task that runs it:
+    /// spawn the task, then await [`Monitor::ready`].
+    pub fn build(self) -> Result<(Monitor, MonitorTask), Error> {
+        let backend = match self.backend {
+            Some(b) => b,
+            None => netstate_sys::default_backend().map_err(Error::Open)?,
+        };
+        let mut engine = Engine::new(self.config, backend, Instant::now())?;
+        if let Some(r) = self.recorder {
+            engine.set_recorder(r);
+        }
+        let (status_tx, status) = async_channel::bounded(1);
+        let (ended_tx, ended) = async_channel::bounded(1);
+        let monitor = Monitor {
+            handle: engine.handle().clone(),
+            status,
+            ended,
+        };
+        let task = MonitorTask(Box::pin(run(engine, status_tx, ended_tx)));
+        Ok((monitor, task))
+    }
+
+    /// Builds the monitor, hands its task to `spawn`, and returns once the
+    /// first state is known.
+    pub async fn start(self, spawn: impl FnOnce(MonitorTask)) -> Result<Monitor, Error> {
+        let (monitor, task) = self.build()?;
+        spawn(task);
+        monitor.ready().await?;
+        Ok(monitor)
+    }
+}
+
+/// The monitor's loop, to spawn on any executor. It ends when the monitor
+/// is dropped or shut down, or if its first enumeration fails.
+pub struct MonitorTask(Pin<Box<dyn Future<Output = ()> + Send>>);
+
+impl fmt::Debug for MonitorTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MonitorTask")
+    }
+}
+
+impl Future for MonitorTask {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+/// A running network monitor. Cheap to query from any thread or task;
+/// dropping it stops its task.
+#[derive(Debug)]
+pub struct Monitor {
+    handle: Handle,
+    /// The start's outcome, sent once by the task.
+    status: Receiver<Result<(), Error>>,
+    /// Closed when the task has ended and released its sockets.
+    ended: Receiver<()>,
+}
+
+impl Monitor {
+    /// Starts a monitor of this host's network (the caller's network
+    /// namespace) whose task `spawn` spawns; returns once the first state
+    /// is known.
+    pub async fn new(config: Config, spawn: impl FnOnce(MonitorTask)) -> Result<Monitor, Error> {
+        Monitor::builder(config).start(spawn).await
+    }
+
+    /// A builder for other backends or a recorder.
+    #[must_use]
+    pub fn builder(config: Config) -> Builder {
+        Builder {
+            config,
+            backend: None,
+            recorder: None,
+        }
+    }
+
+    /// Waits until the first state is known (the task must be running).
+    pub async fn ready(&self) -> Result<(), Error> {
+        match self.status.recv().await {
+            Ok(result) => result,
+            // Already reported, or the task ended: which one the state says.
+            Err(_) if self.handle.stats().core.publications > 0 => Ok(()),
+            Err(_) => Err(Error::Stopped),
+        }
+    }
+
+    /// The current state.
+    #[must_use]
+    pub fn state(&self) -> Arc<Snapshot> {
+        self.handle.state()
+    }
+
+    /// The current state and a subscriber to every change after it.
+    #[must_use]
+    pub fn subscribe(&self) -> (Arc<Snapshot>, Subscriber) {
+        self.handle.subscribe()
+    }
+
+    /// Asks the monitor to read the state now (without debounce); a change,
+    /// if there is one, is published with cause `forced`.
+    pub fn check_now(&self) {
+        self.handle.check_now();
+    }
+
+    /// The monitor's counters.
+    #[must_use]
+    pub fn stats(&self) -> MonitorStats {
+        self.handle.stats()
+    }
+
+    /// The runtime-independent handle.
+    #[must_use]
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Stops the monitor and waits until its task has ended and its sockets
+    /// are closed. Subscribers then receive `None` once drained.
+    pub async fn shutdown(self) {
+        self.handle.stop();
+        while self.ended.recv().await.is_ok() {}
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.handle.stop();
+        self.handle.close();
+    }
+}
+
+/// The loop: wait for readiness or the deadline, wake the engine; report
+/// the start once the first state is known (or the first read failed).
+async fn run(mut engine: Engine, status: Sender<Result<(), Error>>, _ended: Sender<()>) {
+    let fd = match engine
+        .readiness_fd()
+        .try_clone_to_owned()
+        .and_then(Async::<OwnedFd>::new)
+    {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = status.try_send(Err(Error::Open(e)));
+            return;
+        }
+    };
+    let mut reported = false;
+    let mut more_queued = false;
+    while !engine.stopping() {
+        if more_queued {
+            // Work is left that needs no readiness: let other tasks run.
+            futures_lite::future::yield_now().await;
+        } else {
+            let deadline = engine.poll_timeout();
+            let readable = async {
+                let _ = fd.readable().await;
+            };
+            let timer = async {
+                match deadline {
+                    Some(at) => {
+                        Timer::at(at).await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            readable.or(timer).await;
+        }
+        more_queued = engine.wake(Instant::now(), sleep_clock()).more_queued;
+        if !reported {
+            if let Some(result) = engine.start_result() {
+                reported = true;
+                let failed = result.is_err();
+                let _ = status.try_send(result);
+                if failed {
+                    return;
+                }
+            }
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -71,5 +277,7 @@ mod tests {
         fn send_sync<T: Send + Sync>() {}
         send_sync::<crate::Monitor>();
         send_sync::<crate::Error>();
+        fn send<T: Send>() {}
+        send::<crate::MonitorTask>();
     }
 }

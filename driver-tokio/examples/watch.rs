@@ -11,18 +11,13 @@ use netstate_core::{Cause, Change, Config, Snapshot};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let monitor = netstate_tokio::Monitor::new(Config::default()).await?;
-    // Subscribe before reading the state, so that no change falls between.
-    let mut changes = monitor.subscribe();
-    let first = monitor.state();
+    // The state and a subscriber to every change after it, in one call.
+    let (first, mut changes) = monitor.subscribe();
     if !print(&initial(&first))? {
         return Ok(());
     }
-    let mut caught_up = false;
     while let Some(change) = changes.recv().await {
-        // Changes published between `subscribe` and `state` are already in
-        // the first line: print from the one that starts where it ended.
-        caught_up = caught_up || change.old == first;
-        if caught_up && !print(&change)? {
+        if !print(&change)? {
             break;
         }
     }

@@ -5,17 +5,20 @@
 //!
 //! ## What it does not do
 //!
-//! It does not decide anything itself (that is `netstate-core`'s
-//! `Reconciler`) and does not talk to the kernel itself (that is
-//! `netstate-sys`). It is the loop between them on a tokio task: wait for
-//! the route socket (`AsyncFd` readiness, drained until it would block),
-//! the Reconciler's next deadline, or a forced check; then wake the engine.
+//! It decides nothing (that is `netstate-core`'s `Reconciler`) and talks to
+//! no kernel (that is `netstate-sys`'s `Engine`). It is the loop between
+//! them on a tokio task: wait until the engine's one readiness descriptor
+//! is readable or its next deadline passes, then wake the engine. Nothing
+//! on the task blocks: enumeration is a non-blocking conversation read in
+//! small steps, so a `current_thread` runtime keeps running its other
+//! tasks while thousands of interfaces are read.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), netstate_tokio::Error> {
 //! let monitor = netstate_tokio::Monitor::new(netstate_core::Config::default()).await?;
-//! println!("have IPv4: {}", monitor.state().have_v4());
-//! let mut changes = monitor.subscribe();
+//! // The state and a subscriber to every change after it, in one call.
+//! let (state, mut changes) = monitor.subscribe();
+//! println!("have IPv4: {}", state.have_v4());
 //! while let Some(change) = changes.recv().await {
 //!     println!("#{} {:?} major={}", change.seq, change.cause, change.is_major());
 //! }
@@ -24,18 +27,13 @@
 //!
 //! ## Subscribers
 //!
-//! [`Monitor::subscribe`] gives a [`Subscriber`]: its own bounded queue that
-//! the monitor never waits on. A subscriber that falls behind gets the
-//! changes it missed merged into one exact change ending on the latest
-//! state (see `netstate_core::fanout`): neither `broadcast` (which drops
-//! changes) nor `watch` (which drops deltas).
+//! [`Monitor::subscribe`] gives the current state and a [`Subscriber`]:
+//! its own bounded queue that the monitor never waits on. A subscriber that
+//! falls behind gets the changes it missed merged into one exact change
+//! ending on the latest state (see `netstate_core::fanout`).
 //!
-//! ## Work on the runtime
-//!
-//! Enumeration (a netlink dump, well under a millisecond for a handful of
-//! interfaces) runs on the monitor's task. Dropping the [`Monitor`] aborts
-//! the task, which closes its sockets; [`Monitor::shutdown`] also waits for
-//! that to have happened.
+//! Dropping the [`Monitor`] stops its task, which closes its sockets;
+//! [`Monitor::shutdown`] also waits for that to have happened.
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
@@ -45,10 +43,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use netstate_core::{Config, Snapshot};
-use netstate_sys::{Backend, Engine, Hooks, Recorder, Shared};
+use netstate_sys::{sleep_clock, Backend, Engine, Handle, Recorder};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
@@ -101,28 +99,21 @@ impl Builder {
             Some(b) => b,
             None => netstate_sys::default_backend().map_err(Error::Open)?,
         };
-        let mut engine = Engine::new(self.config, backend, Instant::now()).map_err(Error::Open)?;
+        let mut engine = Engine::new(self.config, backend, Instant::now())?;
         if let Some(r) = self.recorder {
             engine.set_recorder(r);
         }
-        let shared = engine.shared().clone();
-        let subscriber = shared.subscribe();
-        let notify = Arc::new(Notify::new());
+        let handle = engine.handle().clone();
+        let (_, subscriber) = handle.subscribe();
         let (ready_tx, ready_rx) = oneshot::channel();
-        let task = tokio::spawn(run(engine, notify.clone(), ready_tx));
+        let monitor = Monitor {
+            handle,
+            task: Some(tokio::spawn(run(engine, ready_tx))),
+        };
+        // Dropping `monitor` (an error, or this future dropped) stops it.
         match ready_rx.await {
-            Ok(Ok(())) => Ok((
-                Monitor {
-                    shared,
-                    notify,
-                    task: Some(task),
-                },
-                subscriber,
-            )),
-            Ok(Err(e)) => {
-                task.abort();
-                Err(e)
-            }
+            Ok(Ok(())) => Ok((monitor, subscriber)),
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(Error::Stopped),
         }
     }
@@ -132,8 +123,7 @@ impl Builder {
 /// stops the monitor.
 #[derive(Debug)]
 pub struct Monitor {
-    shared: Arc<Shared>,
-    notify: Arc<Notify>,
+    handle: Handle,
     task: Option<JoinHandle<()>>,
 }
 
@@ -157,144 +147,109 @@ impl Monitor {
     /// The current state.
     #[must_use]
     pub fn state(&self) -> Arc<Snapshot> {
-        self.shared.state()
+        self.handle.state()
     }
 
-    /// A subscriber to every change published from now on.
+    /// The current state and a subscriber to every change after it.
     #[must_use]
-    pub fn subscribe(&self) -> Subscriber {
-        self.shared.subscribe()
+    pub fn subscribe(&self) -> (Arc<Snapshot>, Subscriber) {
+        self.handle.subscribe()
     }
 
     /// Asks the monitor to read the state now (without debounce); a change,
     /// if there is one, is published with cause `forced`.
     pub fn check_now(&self) {
-        self.shared.check_now();
-        self.notify.notify_one();
+        self.handle.check_now();
     }
 
     /// The monitor's counters.
     #[must_use]
     pub fn stats(&self) -> MonitorStats {
-        self.shared.stats()
+        self.handle.stats()
     }
 
-    /// Blocks the calling thread until the counters satisfy `done` (checked
-    /// after each wake-up of the monitor) or `timeout` passes. For tests and
-    /// tools; never call it from the monitor's own runtime thread.
-    pub fn wait_stats(
-        &self,
-        timeout: std::time::Duration,
-        done: impl FnMut(&MonitorStats) -> bool,
-    ) -> Option<MonitorStats> {
-        self.shared.wait_stats(timeout, done)
-    }
-
-    /// Hooks that inject failures, for tests of the monitor itself.
+    /// The runtime-independent handle (clone it to share the monitor with
+    /// code that does not know tokio).
     #[must_use]
-    pub fn hooks(&self) -> &Hooks {
-        self.shared.hooks()
-    }
-
-    /// Wakes the monitor's loop (after using a hook).
-    pub fn wake(&self) {
-        self.notify.notify_one();
+    pub fn handle(&self) -> &Handle {
+        &self.handle
     }
 
     /// Stops the monitor and waits until its task has ended and its sockets
     /// are closed. Subscribers then receive `None` once drained.
     pub async fn shutdown(mut self) {
+        self.handle.stop();
         if let Some(task) = self.task.take() {
-            task.abort();
             let _ = task.await;
         }
-        self.shared.close();
     }
 }
 
 impl Drop for Monitor {
     fn drop(&mut self) {
+        self.handle.stop();
         if let Some(task) = self.task.take() {
             task.abort();
         }
-        self.shared.close();
+        self.handle.close();
     }
 }
 
-/// What woke the loop.
-enum Wake<'a> {
-    Readable(Option<tokio::io::unix::AsyncFdReadyGuard<'a, OwnedFd>>),
-    Other,
-}
-
-async fn run(mut engine: Engine, notify: Arc<Notify>, ready: oneshot::Sender<Result<(), Error>>) {
-    engine.wake(Instant::now());
-    if !engine.started() {
-        let why = engine
-            .last_error()
-            .unwrap_or("the first enumeration failed")
-            .to_owned();
-        let _ = ready.send(Err(Error::FirstEnumeration(why)));
-        return;
-    }
-    if ready.send(Ok(())).is_err() {
-        return;
-    }
-    let mut generation = 0;
-    let mut fd: Option<AsyncFd<OwnedFd>> = None;
-    let mut more_queued = false;
-    loop {
-        if generation != engine.socket_generation() {
-            generation = engine.socket_generation();
-            // The old duplicate is deregistered and closed here, after the
-            // engine opened its replacement.
-            fd = engine
-                .readiness_fd()
-                .and_then(Result::ok)
-                .and_then(register);
+/// The loop: wait for readiness or the deadline, wake the engine; report
+/// the start once the first state is known (or the first read failed).
+async fn run(mut engine: Engine, ready: oneshot::Sender<Result<(), Error>>) {
+    let fd = match engine
+        .readiness_fd()
+        .try_clone_to_owned()
+        .and_then(register)
+    {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = ready.send(Err(Error::Open(e)));
+            return;
         }
-        let wake = if more_queued {
-            // The engine has work left (datagrams past its per-wake cap, or
-            // an enumeration it deferred): let other tasks run, then go on
-            // without waiting for readiness, which may never come.
+    };
+    let mut ready = Some(ready);
+    let mut more_queued = false;
+    while !engine.stopping() {
+        if more_queued {
+            // Work is left that needs no readiness: let other tasks run.
             tokio::task::yield_now().await;
-            Wake::Other
         } else {
             let deadline = engine.poll_timeout().map(tokio::time::Instant::from_std);
             tokio::select! {
-                guard = readable(fd.as_ref()) => Wake::Readable(guard),
-                () = sleep_until(deadline) => Wake::Other,
-                () = notify.notified() => Wake::Other,
-            }
-        };
-        let woken = engine.wake(Instant::now());
-        if let Wake::Readable(Some(mut guard)) = wake {
-            if !woken.more_queued {
-                // Everything was read until the socket would block.
-                guard.clear_ready();
+                guard = fd.readable() => match guard {
+                    // Cleared before the engine reads: anything that comes
+                    // during the wake-up makes it readable again.
+                    Ok(mut g) => g.clear_ready(),
+                    Err(_) => return,
+                },
+                () = sleep_until(deadline) => {}
             }
         }
-        more_queued = woken.more_queued;
+        more_queued = engine.wake(Instant::now(), sleep_clock()).more_queued;
+        if let Some(tx) = ready.take() {
+            match engine.start_result() {
+                None => ready = Some(tx),
+                Some(result) => {
+                    let failed = result.is_err();
+                    if tx.send(result).is_err() || failed {
+                        return;
+                    }
+                }
+            }
+        }
     }
 }
 
-/// Registers an owned descriptor with the reactor. tokio 1.54 deprecated
-/// the safe constructors because an arbitrary `AsRawFd` may close or change
-/// its descriptor while registered (tokio pull request 8587); an `OwnedFd`
-/// owned by the `AsyncFd` can do neither, which is exactly the contract the
+/// Registers the readiness descriptor with the reactor. tokio 1.54
+/// deprecated the safe constructors because an arbitrary `AsRawFd` may
+/// close or change its descriptor while registered (tokio pull request
+/// 8587); an `OwnedFd` moved into the `AsyncFd` cannot, which is what the
 /// replacement `unsafe fn register_with_interest` asks callers to uphold.
 #[allow(deprecated)]
-fn register(owned: OwnedFd) -> Option<AsyncFd<OwnedFd>> {
-    AsyncFd::with_interest(owned, Interest::READABLE).ok()
-}
-
-async fn readable(
-    fd: Option<&AsyncFd<OwnedFd>>,
-) -> Option<tokio::io::unix::AsyncFdReadyGuard<'_, OwnedFd>> {
-    match fd {
-        Some(fd) => fd.readable().await.ok(),
-        None => std::future::pending().await,
-    }
+fn register(owned: OwnedFd) -> std::io::Result<AsyncFd<OwnedFd>> {
+    AsyncFd::with_interest(owned, Interest::READABLE)
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

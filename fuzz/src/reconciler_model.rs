@@ -24,10 +24,12 @@
 //!   steps backwards or is no jump, a hint the filter rules out) while no
 //!   timer is due
 //!   yields no action and leaves `poll_timeout()` unchanged.
-//! * Enumerations: ids are new and increasing; a second `Enumerate` while
-//!   one is unanswered only after the first's enumeration timeout; an urgent
-//!   reason (forced check, overflow, detected sleep, rebound socket) with
-//!   nothing in flight enumerates at once.
+//! * Enumerations: ids are new and increasing; at most one `Enumerate` per
+//!   step (they are decided when actions are polled, so one drain starts at
+//!   most one); a second `Enumerate` while one is unanswered only after the
+//!   first's enumeration timeout, counted from the `now` of the call before
+//!   the drain; an urgent reason (forced check, overflow, detected sleep,
+//!   rebound socket) with nothing in flight enumerates at once.
 //! * Publications: only in answer to the enumeration in flight; `seq` goes
 //!   1, 2, 3, …; cause `Initial` exactly for the first; `old` is the
 //!   previous `new`; `delta` is `Snapshot::diff(old, new)`; `new` differs
@@ -721,8 +723,8 @@ impl Harness {
         );
         // The enumeration in flight timed out in this call if `now` reached
         // its deadline (a fresh answer fed by this call was cleared before
-        // it, and came first). Its timer runs before any later timer that
-        // may start the next enumeration in the same call.
+        // it, and came first). The next enumeration is only decided by the
+        // drain below, after every timer of the call has run.
         if let Some(o) = &mut self.outstanding {
             if !o.timed_out && o.deadline.is_some_and(|d| d <= now) {
                 o.timed_out = true;
@@ -738,6 +740,10 @@ impl Harness {
         for action in &actions {
             match action {
                 Action::Enumerate { id } => {
+                    assert!(
+                        !enumerated,
+                        "step {step}: two enumerations in one drain: {actions:?}"
+                    );
                     enumerated = true;
                     self.enumerations += 1;
                     let id = id.0;

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::io;
 
+use crate::backend::EnumerateFailure;
+
 /// Why a monitor could not start. Every driver re-exports it as its
 /// `Error`, so code that reports start failures does not depend on the
 /// runtime.
@@ -10,16 +12,15 @@ use std::io;
 #[non_exhaustive]
 pub enum StartError {
     /// The route socket, the enumerator, or what the driver needs to run
-    /// (a thread, a `Poll`, a waker) could not be opened: no permission to
-    /// open a netlink socket, the namespace is gone, an unsupported system,
-    /// no more threads.
+    /// (a poller, a thread) could not be opened: no permission to open a
+    /// netlink socket, the namespace is gone, an unsupported system, no
+    /// more descriptors or threads. The I/O error is the source.
     Open(io::Error),
-    /// The first enumeration failed; the text says why. Retrying later may
-    /// succeed.
-    FirstEnumeration(String),
+    /// The first enumeration failed; the backend's error is the source.
+    /// Retrying later may succeed.
+    FirstEnumeration(EnumerateFailure),
     /// The monitor's task or thread ended before it was ready (the runtime
-    /// is shutting down, or the thread panicked). Drivers whose monitors
-    /// are ready when their constructor returns never return it.
+    /// is shutting down, the monitor was stopped, or its thread panicked).
     Stopped,
 }
 
@@ -37,7 +38,18 @@ impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StartError::Open(e) => Some(e),
-            _ => None,
+            StartError::FirstEnumeration(e) => Some(e),
+            StartError::Stopped => None,
+        }
+    }
+}
+
+impl Clone for StartError {
+    fn clone(&self) -> Self {
+        match self {
+            StartError::Open(e) => StartError::Open(io::Error::new(e.kind(), e.to_string())),
+            StartError::FirstEnumeration(e) => StartError::FirstEnumeration(e.clone()),
+            StartError::Stopped => StartError::Stopped,
         }
     }
 }

@@ -40,6 +40,7 @@
 //!   `CLOCK_MONOTONIC_RAW` on macOS; see its docs for each platform).
 #![warn(missing_docs, unreachable_pub)]
 
+mod backend;
 #[cfg(unix)]
 mod bsd;
 mod clock;
@@ -47,19 +48,22 @@ mod engine;
 mod error;
 #[cfg(unix)]
 mod getifaddrs;
+mod handle;
 #[cfg(target_os = "linux")]
 mod linux;
+mod readiness;
 
+pub use backend::{
+    Backend, EnumerateFailure, EnumerationCounters, EnumerationPoll, EventSource, SourceRead,
+};
 #[cfg(unix)]
 pub use bsd::{route_socket_platform, GetifaddrsBackend, RouteSocketReader};
 pub use clock::sleep_clock;
-pub use engine::{
-    Backend, Engine, EnumerateFailure, EnumerationCounters, EventSource, Hooks, MonitorStats,
-    Recorded, Recorder, Shared, SourceRead, Woken,
-};
+pub use engine::{Engine, Recorded, Recorder, Woken, MAX_DATAGRAMS_PER_WAKE};
 pub use error::StartError;
 #[cfg(unix)]
 pub use getifaddrs::{GetifaddrsEnumerator, GetifaddrsError};
+pub use handle::{Handle, MonitorStats};
 #[cfg(target_os = "linux")]
 pub use linux::*;
 

@@ -283,10 +283,12 @@ fn an_engine_over_the_getifaddrs_backend_publishes_a_new_address() {
                 Ok(Box::new(reader) as Box<dyn EventSource>)
             });
             let t0 = Instant::now();
-            let mut engine = Engine::new(Config::default(), Box::new(backend), t0)?;
+            let mut engine =
+                Engine::new(Config::default(), Box::new(backend), t0).map_err(io::Error::other)?;
+            let sleep = |t: Instant| Duration::from_secs(1_000) + t.saturating_duration_since(t0);
             let peer = rx.recv().map_err(io::Error::other)?;
-            let mut sub = engine.shared().subscribe();
-            engine.wake(t0);
+            let (_, mut sub) = engine.handle().subscribe();
+            engine.wake(t0, sleep(t0));
             let first = sub
                 .try_recv()
                 .map_err(|e| io::Error::other(format!("{e:?}")))?;
@@ -297,11 +299,11 @@ fn an_engine_over_the_getifaddrs_backend_publishes_a_new_address() {
             let hint = darwin_ifinfo(u16::try_from(index).map_err(io::Error::other)?);
             rustix::net::send(&peer, &hint, SendFlags::empty())?;
             let t1 = t0 + Duration::from_millis(10);
-            engine.wake(t1);
+            engine.wake(t1, sleep(t1));
             let deadline = engine
                 .poll_timeout()
                 .ok_or_else(|| io::Error::other("no deadline"))?;
-            engine.wake(deadline);
+            engine.wake(deadline, sleep(deadline));
             let second = sub
                 .try_recv()
                 .map_err(|e| io::Error::other(format!("{e:?}")))?;

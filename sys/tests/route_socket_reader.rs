@@ -461,42 +461,6 @@ fn the_peer_closing_gives_closed_after_what_was_queued() {
     assert!(got.events.is_empty());
 }
 
-#[test]
-fn a_silent_reader_delivers_nothing_and_reports_no_error() {
-    let (mut reader, peer) = pair(&DARWIN);
-    send(&peer, &default_route_v4(&DARWIN, RTM_ADD, 4));
-    reader.go_silent().unwrap();
-    send(&peer, &default_route_v4(&DARWIN, RTM_DELETE, 4));
-    assert!(
-        drain(&mut reader).is_empty(),
-        "queued datagrams are dropped"
-    );
-    send(&peer, &default_route_v4(&DARWIN, RTM_ADD, 4));
-    assert!(drain(&mut reader).is_empty(), "and so are later ones");
-    assert_eq!(reader.parse_stats().messages, 0);
-    drop(peer);
-    let mut buf = vec![0u8; RouteSocketReader::BUFFER_LEN];
-    assert_eq!(read_one(&mut reader, &mut buf).result, SourceRead::Closed);
-}
-
-#[test]
-fn the_descriptor_is_made_non_blocking() {
-    let (ours, _theirs) = socketpair(
-        AddressFamily::UNIX,
-        SocketType::SEQPACKET,
-        SocketFlags::CLOEXEC,
-        None,
-    )
-    .unwrap();
-    assert!(!rustix::fs::fcntl_getfl(&ours)
-        .unwrap()
-        .contains(rustix::fs::OFlags::NONBLOCK));
-    let reader = RouteSocketReader::new(ours, Parser::new(Platform::Darwin)).unwrap();
-    let flags = rustix::fs::fcntl_getfl(&reader).unwrap();
-    assert!(flags.contains(rustix::fs::OFlags::NONBLOCK));
-}
-
-// ---------------------------------------------------------------------------
 // Under an Engine.
 
 /// A backend whose route sockets are socketpairs (their other ends go to
@@ -518,17 +482,17 @@ impl Backend for ScriptedBackend {
         Ok(Box::new(reader))
     }
 
-    fn enumerate(&mut self) -> Result<Snapshot, netstate_sys::EnumerateFailure> {
+    fn start_enumeration(&mut self) -> netstate_sys::EnumerationPoll {
         self.enumerations.fetch_add(1, Ordering::SeqCst);
         let mut truths = self.truths.lock().unwrap();
-        if truths.len() > 1 {
+        netstate_sys::EnumerationPoll::Done(if truths.len() > 1 {
             Ok(truths.pop_front().unwrap())
         } else {
             truths
                 .front()
                 .cloned()
                 .ok_or_else(|| OsError::new("no truth scripted").into())
-        }
+        })
     }
 }
 
@@ -557,12 +521,19 @@ fn with_route() -> Snapshot {
 
 struct Rig {
     engine: Engine,
+    t0: Instant,
     peers: mpsc::Receiver<OwnedFd>,
     truths: Arc<Mutex<VecDeque<Snapshot>>>,
     enumerations: Arc<AtomicUsize>,
 }
 
 impl Rig {
+    /// A wake-up at `t`, the sleep clock advancing with it (no suspend).
+    fn wake(&mut self, t: Instant) -> netstate_sys::Woken {
+        let sleep = Duration::from_secs(1_000) + t.saturating_duration_since(self.t0);
+        self.engine.wake(t, sleep)
+    }
+
     /// What every enumeration returns from now on.
     fn set_truth(&self, s: Snapshot) {
         *self.truths.lock().unwrap() = VecDeque::from([s]);
@@ -582,6 +553,7 @@ fn rig(d: &'static Dialect, first: Snapshot, now: Instant) -> Rig {
     let engine = Engine::new(Config::default(), Box::new(backend), now).unwrap();
     Rig {
         engine,
+        t0: now,
         peers: rx,
         truths,
         enumerations,
@@ -593,9 +565,9 @@ fn a_default_route_message_makes_the_engine_enumerate_after_the_debounce_and_pub
     let t0 = Instant::now();
     let mut r = rig(&DARWIN, without_route(), t0);
     let peer = r.peers.try_recv().unwrap();
-    let mut sub = r.engine.shared().subscribe();
+    let mut sub = r.engine.handle().subscribe().1;
 
-    r.engine.wake(t0);
+    r.wake(t0);
     let initial = sub.try_recv().unwrap();
     assert_eq!((initial.seq, initial.cause), (1, Cause::Initial));
     assert_eq!(r.enumerations.load(Ordering::SeqCst), 1);
@@ -604,8 +576,8 @@ fn a_default_route_message_makes_the_engine_enumerate_after_the_debounce_and_pub
     r.set_truth(with_route());
     send(&peer, &default_route_v4(&DARWIN, RTM_ADD, 4));
     let t1 = t0 + Duration::from_millis(10);
-    assert!(!r.engine.wake(t1).more_queued);
-    assert_eq!(r.engine.shared().stats().datagrams, 1);
+    assert!(!r.wake(t1).more_queued);
+    assert_eq!(r.engine.handle().stats().datagrams, 1);
     assert_eq!(
         r.enumerations.load(Ordering::SeqCst),
         1,
@@ -616,13 +588,13 @@ fn a_default_route_message_makes_the_engine_enumerate_after_the_debounce_and_pub
     assert_eq!(deadline, t1 + Config::default().debounce());
 
     // The debounce passes (no sleep: a later instant).
-    r.engine.wake(deadline);
+    r.wake(deadline);
     assert_eq!(r.enumerations.load(Ordering::SeqCst), 2);
     let change = sub.try_recv().unwrap();
     assert_eq!((change.seq, change.cause), (2, Cause::Event));
     assert_eq!(change.new.default_routes(), with_route().default_routes());
     assert!(change.old.default_routes().v4.is_none());
-    assert_eq!(*r.engine.shared().state(), with_route());
+    assert_eq!(*r.engine.handle().state(), with_route());
 }
 
 #[test]
@@ -630,8 +602,8 @@ fn rtm_miss_through_the_engine_starts_no_enumeration() {
     let t0 = Instant::now();
     let mut r = rig(&DARWIN, without_route(), t0);
     let peer = r.peers.try_recv().unwrap();
-    let mut sub = r.engine.shared().subscribe();
-    r.engine.wake(t0);
+    let mut sub = r.engine.handle().subscribe().1;
+    r.wake(t0);
     assert_eq!(sub.try_recv().unwrap().cause, Cause::Initial);
     let idle_deadline = r.engine.poll_timeout();
 
@@ -639,14 +611,14 @@ fn rtm_miss_through_the_engine_starts_no_enumeration() {
         send(&peer, &miss(&DARWIN));
     }
     let t1 = t0 + Duration::from_millis(10);
-    r.engine.wake(t1);
-    assert_eq!(r.engine.shared().stats().datagrams, 100);
+    r.wake(t1);
+    assert_eq!(r.engine.handle().stats().datagrams, 100);
     assert_eq!(
         r.engine.poll_timeout(),
         idle_deadline,
         "no debounce started"
     );
-    r.engine.wake(t1 + Config::default().max_wait());
+    r.wake(t1 + Config::default().max_wait());
     assert_eq!(r.enumerations.load(Ordering::SeqCst), 1);
     assert_eq!(sub.try_recv().unwrap_err(), TryRecvError::Empty);
 }
@@ -656,12 +628,12 @@ fn a_garbage_datagram_through_the_engine_is_counted_and_leads_to_an_enumeration(
     let t0 = Instant::now();
     let mut r = rig(&FREEBSD, without_route(), t0);
     let peer = r.peers.try_recv().unwrap();
-    r.engine.wake(t0);
+    r.wake(t0);
     send(&peer, &[200, 0, 5, RTM_ADD, 1, 2, 3, 4, 5, 6, 7, 8]);
     let t1 = t0 + Duration::from_millis(10);
-    r.engine.wake(t1);
-    assert_eq!(r.engine.shared().stats().malformed, 1);
-    r.engine.wake(r.engine.poll_timeout().unwrap());
+    r.wake(t1);
+    assert_eq!(r.engine.handle().stats().malformed, 1);
+    r.wake(r.engine.poll_timeout().unwrap());
     assert_eq!(
         r.enumerations.load(Ordering::SeqCst),
         2,
@@ -674,19 +646,18 @@ fn the_peer_closing_makes_the_engine_rebind_and_resync() {
     let t0 = Instant::now();
     let mut r = rig(&DARWIN, without_route(), t0);
     let peer = r.peers.try_recv().unwrap();
-    let mut sub = r.engine.shared().subscribe();
-    r.engine.wake(t0);
+    let mut sub = r.engine.handle().subscribe().1;
+    r.wake(t0);
     assert_eq!(sub.try_recv().unwrap().cause, Cause::Initial);
-    let generation = r.engine.socket_generation();
 
     drop(peer);
     let t1 = t0 + Duration::from_millis(10);
-    r.engine.wake(t1);
+    r.wake(t1);
+    assert_eq!(r.engine.handle().stats().rebinds_done, 0);
     assert!(
-        r.engine.readiness_fd().is_none(),
-        "the closed socket is dropped"
+        r.peers.try_recv().is_err(),
+        "no socket opened before the rebind backoff"
     );
-    assert_ne!(r.engine.socket_generation(), generation);
 
     // The rebind backoff passes: a new socket, and a resync that finds
     // what changed meanwhile.
@@ -697,21 +668,20 @@ fn the_peer_closing_makes_the_engine_rebind_and_resync() {
             break;
         };
         now = next.max(now);
-        r.engine.wake(now);
-        if r.engine.shared().stats().rebinds_done == 1 && r.enumerations.load(Ordering::SeqCst) == 2
+        r.wake(now);
+        if r.engine.handle().stats().rebinds_done == 1 && r.enumerations.load(Ordering::SeqCst) == 2
         {
             break;
         }
     }
     let new_peer = r.peers.try_recv().expect("a new socket was opened");
-    assert_eq!(r.engine.shared().stats().rebinds_done, 1);
-    assert!(r.engine.readiness_fd().is_some());
+    assert_eq!(r.engine.handle().stats().rebinds_done, 1);
     let change = sub.try_recv().unwrap();
     assert_eq!(change.cause, Cause::Reconcile);
     assert_eq!(*change.new, with_route());
 
     // The new socket works.
     send(&new_peer, &default_route_v4(&DARWIN, RTM_DELETE, 4));
-    r.engine.wake(now + Duration::from_millis(1));
-    assert_eq!(r.engine.shared().stats().datagrams, 1);
+    r.wake(now + Duration::from_millis(1));
+    assert_eq!(r.engine.handle().stats().datagrams, 1);
 }

@@ -23,8 +23,12 @@
 //! * an enumeration that finds the table changing (interrupted) is followed
 //!   by another one at once, through the driver's loop, not at the next
 //!   event or timeout;
+//! * an enumeration that is never answered times out (the configured
+//!   enumeration timeout) without holding the loop, and the monitor
+//!   recovers;
 //! * 1,000 start/stop cycles leave descriptor and thread counts unchanged;
-//! * faults: the route socket closed under the monitor is rebound; failing
+//! * faults (injected by wrapping the backend, `crate::faults`): the route
+//!   socket closed under the monitor is rebound; failing
 //!   enumerations keep the last state and recover; a namespace deleted while
 //!   monitored keeps the monitor running (its sockets keep the namespace
 //!   alive) without spinning; a subscriber that never reads stays bounded
@@ -38,41 +42,47 @@ use std::time::{Duration, Instant};
 
 use netstate_core::fanout::{Subscriber, TryRecvError};
 use netstate_core::{Cause, Change, Config, Snapshot};
-use netstate_sys::{Backend, Enumerator, Hooks, MonitorStats, NetlinkBackend, Netns};
+use netstate_sys::{Backend, Enumerator, Handle, MonitorStats, NetlinkBackend, Netns};
+
+use crate::faults::FaultyBackend;
 
 use crate::netns::NetnsFixture;
 
 /// How long any single expected event may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
-/// What a driver exposes to the suite, as blocking calls.
+/// What a driver exposes to the suite, as blocking calls. Faults are
+/// injected by wrapping the backend ([`crate::faults::FaultyBackend`]),
+/// never through the driver.
 pub trait DriverHarness {
     /// A running monitor of this driver.
     type Monitor;
     /// Starts a monitor over `backend`; returns once its first state is
     /// known. Panics if it cannot start.
     fn start(config: Config, backend: Box<dyn Backend>) -> Self::Monitor;
-    /// Its current state.
-    fn state(m: &Self::Monitor) -> Arc<Snapshot>;
-    /// A new subscriber.
-    fn subscribe(m: &Self::Monitor) -> Subscriber;
-    /// Asks for a check now.
-    fn check_now(m: &Self::Monitor);
-    /// Its counters.
-    fn stats(m: &Self::Monitor) -> MonitorStats;
-    /// Its test hooks.
-    fn hooks(m: &Self::Monitor) -> &Hooks;
-    /// Blocks until its counters satisfy `done` or `timeout` passes.
-    fn wait_stats(
-        m: &Self::Monitor,
-        timeout: Duration,
-        done: &mut dyn FnMut(&MonitorStats) -> bool,
-    ) -> Option<MonitorStats>;
-    /// Wakes its loop (after using a hook).
-    fn wake(m: &Self::Monitor);
+    /// Its handle (state, subscribe, check, counters): the same type for
+    /// every driver.
+    fn handle(m: &Self::Monitor) -> &Handle;
     /// Stops it and waits until its sockets are closed and its task or
     /// thread has ended.
     fn stop(m: Self::Monitor);
+
+    /// Its current state.
+    fn state(m: &Self::Monitor) -> Arc<Snapshot> {
+        Self::handle(m).state()
+    }
+    /// A new subscriber.
+    fn subscribe(m: &Self::Monitor) -> Subscriber {
+        Self::handle(m).subscribe().1
+    }
+    /// Asks for a check now.
+    fn check_now(m: &Self::Monitor) {
+        Self::handle(m).check_now();
+    }
+    /// Its counters.
+    fn stats(m: &Self::Monitor) -> MonitorStats {
+        Self::handle(m).stats()
+    }
 }
 
 /// A namespace with two veth pairs, addresses of both families and default
@@ -283,10 +293,11 @@ pub fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state<H: DriverHar
     else {
         return;
     };
-    let m = H::start(fast_config(), backend(&netns));
+    let (faulty, faults) = FaultyBackend::new(backend(&netns));
+    let m = H::start(fast_config(), Box::new(faulty));
     let mut sub = H::subscribe(&m);
-    H::hooks(&m).pause();
-    H::wake(&m);
+    faults.pause();
+    H::check_now(&m);
     let mut batch = String::new();
     for i in 0..10_000u32 {
         batch += &format!(
@@ -309,7 +320,7 @@ pub fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state<H: DriverHar
         batch += &format!("addr add 10.120.{}.{}/32 dev cfa0\n", i / 256, i % 256);
     }
     ns.ip_batch(&batch).expect("burst");
-    H::hooks(&m).resume();
+    faults.resume();
     let t = wait_converged::<H>(&m, &mut sub, &netns);
     let host_routes = |name: &str| {
         t.by_name(name).map_or(0, |i| {
@@ -333,10 +344,11 @@ pub fn a_silent_socket_is_healed_by_reconcile<H: DriverHarness>() {
         .reconcile_interval(Some(Duration::from_secs(1)))
         .build()
         .expect("valid config");
-    let m = H::start(config, backend(&netns));
+    let (faulty, faults) = FaultyBackend::new(backend(&netns));
+    let m = H::start(config, Box::new(faulty));
     let mut sub = H::subscribe(&m);
-    H::hooks(&m).go_silent();
-    H::wake(&m);
+    faults.go_silent();
+    H::check_now(&m);
     // Wait until the hook took effect: the next wake-up runs it.
     let before = H::stats(&m).wakeups;
     H::check_now(&m);
@@ -364,10 +376,11 @@ pub fn a_socket_failing_every_read_is_rebound_with_backoff<H: DriverHarness>() {
     let Some((ns, netns)) = populated("a_socket_failing_every_read_is_rebound_with_backoff") else {
         return;
     };
-    let m = H::start(fast_config(), backend(&netns));
+    let (faulty, faults) = FaultyBackend::new(backend(&netns));
+    let m = H::start(fast_config(), Box::new(faulty));
     let start = Instant::now();
-    H::hooks(&m).fail_reads(true);
-    H::wake(&m);
+    faults.fail_reads(true);
+    H::check_now(&m);
     wait_stats::<H>(&m, "four rebinds", |s| s.core.rebinds >= 4);
     let elapsed = start.elapsed();
     // 100 + 200 + 400 ms of backoff must have passed before the fourth
@@ -383,7 +396,7 @@ pub fn a_socket_failing_every_read_is_rebound_with_backoff<H: DriverHarness>() {
         s.wakeups
     );
     // Once reads work again, the monitor recovers.
-    H::hooks(&m).fail_reads(false);
+    faults.fail_reads(false);
     let mut sub = H::subscribe(&m);
     ns.ip(&["addr", "add", "10.81.0.55/24", "dev", "cfa0"])
         .expect("ip");
@@ -401,9 +414,10 @@ pub fn datagrams_queued_before_a_wake_up_are_all_read_at_it<H: DriverHarness>() 
     else {
         return;
     };
-    let m = H::start(fast_config(), backend(&netns));
-    H::hooks(&m).pause();
-    H::wake(&m);
+    let (faulty, faults) = FaultyBackend::new(backend(&netns));
+    let m = H::start(fast_config(), Box::new(faulty));
+    faults.pause();
+    H::check_now(&m);
     // Netlink notifications are queued while `ip` runs: five changes, five
     // datagrams waiting.
     for i in 0..5 {
@@ -421,7 +435,7 @@ pub fn datagrams_queued_before_a_wake_up_are_all_read_at_it<H: DriverHarness>() 
         before.max_wake_datagrams < 5,
         "nothing was queued before: {before:?}"
     );
-    H::hooks(&m).resume();
+    faults.resume();
     let s = wait_stats::<H>(&m, "the paused wake-up to finish", |s| {
         s.wakeups > before.wakeups
     });
@@ -461,10 +475,11 @@ pub fn a_route_socket_closed_under_the_monitor_is_rebound<H: DriverHarness>() {
     let Some((ns, netns)) = populated("a_route_socket_closed_under_the_monitor_is_rebound") else {
         return;
     };
-    let m = H::start(fast_config(), backend(&netns));
+    let (faulty, faults) = FaultyBackend::new(backend(&netns));
+    let m = H::start(fast_config(), Box::new(faulty));
     let mut sub = H::subscribe(&m);
-    H::hooks(&m).close_socket();
-    H::wake(&m);
+    faults.close_socket();
+    H::check_now(&m);
     wait_stats::<H>(&m, "a rebind", |s| s.rebinds_done >= 1);
     ns.ip(&["addr", "add", "10.81.0.66/24", "dev", "cfa0"])
         .expect("ip");
@@ -483,10 +498,11 @@ pub fn failing_enumerations_keep_the_last_state_and_recover<H: DriverHarness>() 
     else {
         return;
     };
-    let m = H::start(fast_config(), backend(&netns));
+    let (faulty, faults) = FaultyBackend::new(backend(&netns));
+    let m = H::start(fast_config(), Box::new(faulty));
     let mut sub = H::subscribe(&m);
     let before = H::state(&m);
-    H::hooks(&m).fail_enumerations(true);
+    faults.fail_enumerations(true);
     ns.ip(&["addr", "add", "10.81.0.77/24", "dev", "cfa0"])
         .expect("ip");
     H::check_now(&m);
@@ -499,7 +515,7 @@ pub fn failing_enumerations_keep_the_last_state_and_recover<H: DriverHarness>() 
         TryRecvError::Empty,
         "nothing published"
     );
-    H::hooks(&m).fail_enumerations(false);
+    faults.fail_enumerations(false);
     let seen = wait_for(&mut sub, "recovery", |c| {
         c.new
             .by_name("cfa0")
@@ -598,10 +614,12 @@ impl Backend for PairBackend {
             .ok_or_else(|| std::io::Error::other("the socketpair was already used"))
     }
 
-    fn enumerate(&mut self) -> Result<Snapshot, netstate_sys::EnumerateFailure> {
+    fn start_enumeration(&mut self) -> netstate_sys::EnumerationPoll {
         let lo = netstate_core::Interface::new(1, "lo");
-        Snapshot::new(vec![lo], netstate_core::DefaultRoutes::default())
-            .map_err(|e| netstate_core::OsError::new(e.to_string()).into())
+        netstate_sys::EnumerationPoll::Done(
+            Snapshot::new(vec![lo], netstate_core::DefaultRoutes::default())
+                .map_err(|e| netstate_core::OsError::new(e.to_string()).into()),
+        )
     }
 }
 
@@ -617,9 +635,10 @@ pub fn datagrams_queued_on_a_socketpair_are_all_read_at_one_wake_up<H: DriverHar
     let backend = PairBackend {
         source: Some(Box::new(reader)),
     };
-    let m = H::start(fast_config(), Box::new(backend));
-    H::hooks(&m).pause();
-    H::wake(&m);
+    let (faulty, faults) = FaultyBackend::new(Box::new(backend));
+    let m = H::start(fast_config(), Box::new(faulty));
+    faults.pause();
+    H::check_now(&m);
     let before = H::stats(&m);
     assert!(
         before.max_wake_datagrams < 5,
@@ -630,7 +649,7 @@ pub fn datagrams_queued_on_a_socketpair_are_all_read_at_one_wake_up<H: DriverHar
     for i in 0..5u8 {
         theirs.send(&[4, 0, 5, i]).expect("send");
     }
-    H::hooks(&m).resume();
+    faults.resume();
     let s = wait_stats::<H>(&m, "the paused wake-up to finish", |s| {
         s.wakeups > before.wakeups
     });
@@ -652,7 +671,7 @@ pub fn an_interrupted_enumeration_is_followed_at_once<H: DriverHarness>() {
     let Some((ns, netns)) = populated("an_interrupted_enumeration_is_followed_at_once") else {
         return;
     };
-    let (backend, switch) = crate::faults::InterruptingBackend::new(backend(&netns));
+    let (backend, switch) = FaultyBackend::new(backend(&netns));
     let config = Config::builder()
         .debounce(Duration::ZERO)
         .reconcile_interval(None)
@@ -689,6 +708,48 @@ pub fn an_interrupted_enumeration_is_followed_at_once<H: DriverHarness>() {
     H::stop(m);
 }
 
+/// An enumeration whose socket never answers (a lost reply, a kernel that
+/// never completes the dump) counts as failed after the configured
+/// enumeration timeout, without holding the loop meanwhile; the last good
+/// state is kept, and the monitor recovers when answers come again.
+pub fn an_enumeration_never_answered_times_out_and_recovers<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("an_enumeration_never_answered_times_out_and_recovers")
+    else {
+        return;
+    };
+    let (faulty, faults) = FaultyBackend::new(backend(&netns));
+    let config = Config::builder()
+        .debounce(Duration::from_millis(20))
+        .max_wait(Duration::from_millis(200))
+        .reconcile_interval(None)
+        .enumeration_timeout(Duration::from_millis(300))
+        .build()
+        .expect("valid config");
+    let m = H::start(config, Box::new(faulty));
+    let mut sub = H::subscribe(&m);
+    let before = H::state(&m);
+    faults.hang_enumerations(true);
+    H::check_now(&m);
+    let s = wait_stats::<H>(&m, "the enumeration to time out", |s| {
+        s.core.enumeration_failures >= 1
+    });
+    assert_eq!(H::state(&m), before, "the last good state is kept");
+    // The loop kept running meanwhile: a check is taken (and hangs too).
+    H::check_now(&m);
+    wait_stats::<H>(&m, "another wake-up while hanging", |t| {
+        t.wakeups > s.wakeups && t.core.enumerations > s.core.enumerations
+    });
+    faults.hang_enumerations(false);
+    ns.ip(&["addr", "add", "10.81.0.88/24", "dev", "cfa0"])
+        .expect("ip");
+    wait_for(&mut sub, "recovery", |c| {
+        c.new
+            .by_name("cfa0")
+            .is_some_and(|i| i.address(&"10.81.0.88/24".parse().expect("net")).is_some())
+    });
+    H::stop(m);
+}
+
 fn count_entries(dir: &str) -> usize {
     std::fs::read_dir(dir).map(Iterator::count).unwrap_or(0)
 }
@@ -698,9 +759,19 @@ fn wait_stats<H: DriverHarness>(
     what: &str,
     mut done: impl FnMut(&MonitorStats) -> bool,
 ) -> MonitorStats {
-    match H::wait_stats(m, PATIENCE, &mut done) {
-        Some(s) => s,
-        None => panic!("timed out waiting for {what}: {:?}", H::stats(m)),
+    // The counters change at the monitor's wake-ups; look again often until
+    // the deadline (which only bounds a failure).
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let s = H::stats(m);
+        if done(&s) {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {s:?}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
@@ -749,6 +820,10 @@ macro_rules! conformance_tests {
         #[test]
         fn a_deleted_namespace_keeps_the_monitor_running_without_spinning() {
             $crate::conformance::a_deleted_namespace_keeps_the_monitor_running_without_spinning::<$h>();
+        }
+        #[test]
+        fn an_enumeration_never_answered_times_out_and_recovers() {
+            $crate::conformance::an_enumeration_never_answered_times_out_and_recovers::<$h>();
         }
         #[test]
         fn an_interrupted_enumeration_is_followed_at_once() {

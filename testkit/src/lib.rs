@@ -27,6 +27,7 @@
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+pub mod engine_sim;
 pub mod monitor;
 pub mod net;
 pub mod props;

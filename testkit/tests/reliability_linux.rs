@@ -141,31 +141,23 @@ fn an_interrupted_dump_is_read_to_its_end_and_never_leaves_the_socket_busy() {
 fn run_until(engine: &mut Engine, limit: Duration, mut done: impl FnMut(&Snapshot) -> bool) {
     let give_up = Instant::now() + limit;
     loop {
-        let woken = engine.wake(Instant::now());
-        if done(&engine.shared().state()) {
+        let woken = engine.wake(Instant::now(), netstate_sys::sleep_clock());
+        if done(&engine.handle().state()) {
             return;
         }
         assert!(
             Instant::now() < give_up,
             "not reached within {limit:?}; state: {:?}",
-            engine.shared().state()
+            engine.handle().state()
         );
         if woken.more_queued {
             continue;
         }
-        let now = Instant::now();
         let deadline = engine.poll_timeout().map_or(give_up, |d| d.min(give_up));
-        let wait = deadline.saturating_duration_since(now);
-        if let Some(Ok(fd)) = engine.readiness_fd() {
-            let mut fds = [rustix::event::PollFd::new(
-                &fd,
-                rustix::event::PollFlags::IN,
-            )];
-            let ts = rustix::time::Timespec::try_from(wait).ok();
-            let _ = rustix::event::poll(&mut fds, ts.as_ref());
-        } else {
-            std::thread::park_timeout(wait);
-        }
+        let wait = deadline.saturating_duration_since(Instant::now());
+        engine
+            .wait(Some(wait))
+            .expect("wait on the engine's poller");
     }
 }
 
@@ -211,7 +203,7 @@ fn a_monitor_under_churn_on_a_large_table_ends_on_the_kernels_state_without_reco
         snapshot_addrs(s, "a0") == want_addrs
             && s.by_name("b0").map(|i| u64::from(i.mtu)) == Some(want_mtu)
     });
-    let stats = engine.shared().stats();
+    let stats = engine.handle().stats();
     eprintln!(
         "converged {:?} after churn stopped; interrupted dumps {}, interrupted enumerations {}, failures {}",
         started.elapsed(),
@@ -280,7 +272,7 @@ fn an_interface_name_that_is_not_utf8_is_kept_and_stops_nothing() {
         .unwrap();
     let found = s.by_name(&escaped).expect("listed under its escaped name");
     assert_eq!(ifname::unescape(&found.name).as_ref(), odd);
-    assert_eq!(engine.shared().stats().core.enumeration_failures, 0);
+    assert_eq!(engine.handle().stats().core.enumeration_failures, 0);
 }
 
 #[test]
@@ -312,6 +304,6 @@ fn a_link_renamed_to_an_ignored_name_leaves_the_state_at_once() {
     run_until(&mut engine, Duration::from_secs(10), |s| {
         s.by_name("x0").is_none()
     });
-    let s = engine.shared().state();
+    let s = engine.handle().state();
     assert!(s.by_name("ign0").is_none(), "the ignored name is listed");
 }

@@ -105,22 +105,24 @@ fn main() {
         rt.block_on(m.shutdown());
     }
     {
-        let m = futures_lite::future::block_on(
-            netstate_smol::Monitor::builder(config())
-                .backend(backend(&netns))
-                .start(),
-        )
-        .expect("smol monitor");
-        let mut sub = m.subscribe();
+        let (m, task) = netstate_smol::Monitor::builder(config())
+            .backend(backend(&netns))
+            .build()
+            .expect("smol monitor");
+        // The smallest executor: a thread blocking on the monitor's task.
+        let runner = std::thread::spawn(move || futures_lite::future::block_on(task));
+        futures_lite::future::block_on(m.ready()).expect("smol monitor starts");
+        let (_, mut sub) = m.subscribe();
         report("netstate-smol", measure(&netns, index, &mut sub));
-        drop(m);
+        futures_lite::future::block_on(m.shutdown());
+        runner.join().expect("the smol task ended");
     }
     {
         let m = netstate_mio::ThreadMonitor::builder(config())
             .backend(backend(&netns))
             .start()
             .expect("mio monitor");
-        let mut sub = m.subscribe();
+        let (_, mut sub) = m.subscribe();
         report(
             "netstate-mio (ThreadMonitor)",
             measure(&netns, index, &mut sub),

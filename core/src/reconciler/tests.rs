@@ -703,3 +703,114 @@ fn an_interrupted_first_enumeration_still_publishes_as_initial() {
     let c = h.expect_publish(id, &snapshot(&[]));
     assert_eq!(c.cause, Cause::Initial);
 }
+
+#[test]
+fn any_number_of_hints_fed_before_draining_cost_one_enumeration() {
+    // What the engine does at a wake-up: every hint of a socket drain is
+    // fed, then the actions are drained. With no debounce, each hint alone
+    // is reason enough to enumerate; together they are one reason.
+    let config = Config::builder()
+        .reconcile_interval(None)
+        .debounce(Duration::ZERO)
+        .build()
+        .unwrap();
+    let mut h = Harness::started(config, &snapshot(&[]));
+    for _ in 0..10 {
+        h.hint();
+    }
+    let id = h.expect_enumerate();
+    let c = h.expect_publish(id, &snapshot(&["10.0.0.6/24"]));
+    assert_eq!(c.cause, Cause::Event);
+    h.expect_nothing();
+    assert_eq!(h.r.stats().enumerations, 2);
+}
+
+#[test]
+fn hints_an_overflow_and_a_forced_check_fed_together_enumerate_once_with_the_strongest_cause() {
+    let mut h = Harness::started(Config::default(), &snapshot(&[]));
+    h.hint();
+    h.input(Input::MonitorFailed(MonitorFailure::Overflow));
+    h.hint();
+    h.input(Input::ForceCheck);
+    h.hint();
+    let id = h.expect_enumerate();
+    // One publication, and no second enumeration for the reasons fed after
+    // the overflow: they were all fed before the drain.
+    let c = h.expect_publish(id, &snapshot(&["10.0.0.7/24"]));
+    assert_eq!(c.cause, Cause::Overflow);
+    h.expect_nothing();
+    // The debounce the hints started was absorbed by that enumeration.
+    h.advance(Duration::from_secs(3));
+    h.expect_nothing();
+    assert_eq!(h.r.stats().enumerations, 2);
+}
+
+#[test]
+fn the_enumeration_timeout_is_armed_when_polled_from_the_last_call() {
+    let mut h = Harness::started(no_reconcile(), &snapshot(&[]));
+    h.input(Input::ForceCheck);
+    // Inputs only record reasons: nothing is started, no deadline yet.
+    assert_eq!(h.r.poll_timeout(), None);
+    h.now += Duration::from_secs(3);
+    h.hint();
+    assert_eq!(h.r.poll_timeout(), Some(h.now + 250 * MS));
+    let id = h.expect_enumerate();
+    // Started at the drain: the hint's debounce was absorbed, and the
+    // timeout counts from the last call before the drain.
+    assert_eq!(h.r.poll_timeout(), Some(h.now + Duration::from_secs(10)));
+    h.advance(Duration::from_secs(10) - MS);
+    h.expect_nothing();
+    h.advance(MS);
+    assert_eq!(h.r.stats().enumeration_failures, 1);
+    h.advance(100 * MS);
+    let retry = h.expect_enumerate();
+    assert_ne!(retry, id);
+    // The retry carries the merged reasons: forced beats event.
+    let c = h.expect_publish(retry, &snapshot(&["10.0.0.8/24"]));
+    assert_eq!(c.cause, Cause::Forced);
+}
+
+#[test]
+fn a_publication_comes_out_before_the_enumeration_decided_in_the_same_drain() {
+    let config = Config::builder()
+        .reconcile_interval(None)
+        .debounce(Duration::ZERO)
+        .build()
+        .unwrap();
+    let mut h = Harness::started(config, &snapshot(&[]));
+    h.input(Input::ForceCheck);
+    let first = h.expect_enumerate();
+    h.hint();
+    let actions = h.answer(first, &snapshot(&["10.0.0.9/24"]));
+    match actions.as_slice() {
+        [Action::Publish(c), Action::Enumerate { id }] => {
+            assert_eq!(c.cause, Cause::Forced);
+            assert_ne!(*id, first);
+        }
+        other => panic!("expected a publication, then one enumeration: {other:?}"),
+    }
+}
+
+#[test]
+fn an_enumeration_is_decided_before_a_rebind_queued_in_the_same_drain() {
+    // The rebind's answer is an input: deciding first makes a drain give the
+    // same enumerations whether or not the driver feeds that answer during
+    // it (as the engine does) or after it (as a replay does).
+    let mut h = Harness::started(no_reconcile(), &snapshot(&[]));
+    h.input(Input::MonitorFailed(MonitorFailure::Error));
+    h.hint();
+    h.expect_nothing();
+    // Rebind due at 100 ms, debounce at 250 ms: both run in one call.
+    h.now += 300 * MS;
+    h.r.handle_timeout(h.now);
+    let actions = h.actions();
+    let id = match actions.as_slice() {
+        [Action::Enumerate { id }, Action::RebindMonitor] => *id,
+        other => panic!("expected the enumeration, then the rebind: {other:?}"),
+    };
+    h.input(Input::MonitorRebound(Ok(())));
+    h.expect_nothing();
+    // The resync after the rebind follows the enumeration in flight.
+    let actions = h.answer(id, &snapshot(&[]));
+    assert!(matches!(actions.as_slice(), [Action::Enumerate { .. }]));
+}

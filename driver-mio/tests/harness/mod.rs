@@ -1,59 +1,81 @@
-//! The mio driver's `ThreadMonitor` as a `DriverHarness` for the shared suites.
+//! The mio driver as a `DriverHarness` for the shared suites: a
+//! `MonitorSource` registered in a `mio::Poll` loop on a thread of the
+//! test's, as an application would run it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::thread::JoinHandle;
 
-use netstate_core::fanout::Subscriber;
-use netstate_core::{Config, Snapshot};
-use netstate_mio::ThreadMonitor;
-use netstate_sys::{Backend, Hooks, MonitorStats};
+use mio::{Events, Interest, Poll, Token, Waker};
+use netstate_core::Config;
+use netstate_mio::MonitorSource;
+use netstate_sys::{Backend, Handle};
 use netstate_testkit::conformance::DriverHarness;
+
+const NET: Token = Token(0);
+const STOP: Token = Token(1);
 
 pub struct Mio;
 
+pub struct Running {
+    handle: Handle,
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+    thread: Option<JoinHandle<()>>,
+}
+
 impl DriverHarness for Mio {
-    type Monitor = ThreadMonitor;
+    type Monitor = Running;
 
-    fn start(config: Config, backend: Box<dyn Backend>) -> ThreadMonitor {
-        ThreadMonitor::builder(config)
+    fn start(config: Config, backend: Box<dyn Backend>) -> Running {
+        let mut source = MonitorSource::builder(config)
             .backend(backend)
-            .start()
-            .expect("monitor starts")
+            .build()
+            .expect("monitor starts");
+        let handle = source.handle().clone();
+        let mut poll = Poll::new().expect("poll");
+        poll.registry()
+            .register(&mut source, NET, Interest::READABLE)
+            .expect("register");
+        let waker = Arc::new(Waker::new(poll.registry(), STOP).expect("waker"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut events = Events::with_capacity(8);
+                while !stop.load(Ordering::SeqCst) {
+                    // The application's loop: nothing but these calls.
+                    while source.next_change().is_some() {}
+                    let timeout = source.timeout_from(std::time::Instant::now());
+                    if let Err(e) = poll.poll(&mut events, timeout) {
+                        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "poll: {e}");
+                        continue;
+                    }
+                    if events.iter().any(|e| e.token() == NET) {
+                        source.handle_ready();
+                    }
+                    source.handle_timeout();
+                }
+            })
+        };
+        Running {
+            handle,
+            stop,
+            waker,
+            thread: Some(thread),
+        }
     }
 
-    fn state(m: &ThreadMonitor) -> Arc<Snapshot> {
-        m.state()
+    fn handle(m: &Running) -> &Handle {
+        &m.handle
     }
 
-    fn subscribe(m: &ThreadMonitor) -> Subscriber {
-        m.subscribe()
-    }
-
-    fn check_now(m: &ThreadMonitor) {
-        m.check_now();
-    }
-
-    fn stats(m: &ThreadMonitor) -> MonitorStats {
-        m.stats()
-    }
-
-    fn hooks(m: &ThreadMonitor) -> &Hooks {
-        m.hooks()
-    }
-
-    fn wait_stats(
-        m: &ThreadMonitor,
-        timeout: Duration,
-        done: &mut dyn FnMut(&MonitorStats) -> bool,
-    ) -> Option<MonitorStats> {
-        m.wait_stats(timeout, done)
-    }
-
-    fn wake(m: &ThreadMonitor) {
-        m.wake();
-    }
-
-    fn stop(m: ThreadMonitor) {
-        m.shutdown();
+    fn stop(mut m: Running) {
+        m.stop.store(true, Ordering::SeqCst);
+        m.waker.wake().expect("wake");
+        if let Some(t) = m.thread.take() {
+            t.join().expect("the loop ended");
+        }
+        m.handle.close();
     }
 }

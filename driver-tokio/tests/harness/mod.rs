@@ -1,11 +1,8 @@
-//! The tokio driver as a `DriverHarness` for the shared suites.
+//! The tokio driver as a `DriverHarness` for the shared suites: a
+//! `current_thread` runtime on a thread of its own runs the monitor's task.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use netstate_core::fanout::Subscriber;
-use netstate_core::{Config, Snapshot};
-use netstate_sys::{Backend, Hooks, MonitorStats};
+use netstate_core::Config;
+use netstate_sys::{Backend, Handle};
 use netstate_testkit::conformance::DriverHarness;
 use netstate_tokio::Monitor;
 
@@ -14,12 +11,6 @@ pub struct Tokio;
 pub struct Running {
     rt: tokio::runtime::Runtime,
     monitor: Option<Monitor>,
-}
-
-impl Running {
-    fn m(&self) -> &Monitor {
-        self.monitor.as_ref().expect("running")
-    }
 }
 
 impl DriverHarness for Tokio {
@@ -40,36 +31,8 @@ impl DriverHarness for Tokio {
         }
     }
 
-    fn state(m: &Running) -> Arc<Snapshot> {
-        m.m().state()
-    }
-
-    fn subscribe(m: &Running) -> Subscriber {
-        m.m().subscribe()
-    }
-
-    fn check_now(m: &Running) {
-        m.m().check_now();
-    }
-
-    fn stats(m: &Running) -> MonitorStats {
-        m.m().stats()
-    }
-
-    fn hooks(m: &Running) -> &Hooks {
-        m.m().hooks()
-    }
-
-    fn wait_stats(
-        m: &Running,
-        timeout: Duration,
-        done: &mut dyn FnMut(&MonitorStats) -> bool,
-    ) -> Option<MonitorStats> {
-        m.m().wait_stats(timeout, done)
-    }
-
-    fn wake(m: &Running) {
-        m.m().wake();
+    fn handle(m: &Running) -> &Handle {
+        m.monitor.as_ref().expect("running").handle()
     }
 
     fn stop(mut m: Running) {

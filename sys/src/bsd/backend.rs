@@ -4,9 +4,9 @@
 use std::fmt;
 use std::io;
 
-use netstate_core::{OsError, Snapshot};
+use netstate_core::OsError;
 
-use crate::engine::{Backend, EnumerateFailure, EventSource};
+use crate::backend::{Backend, EnumerateFailure, EnumerationPoll, EventSource};
 use crate::getifaddrs::GetifaddrsEnumerator;
 
 /// Opens a new route-monitor source for a [`GetifaddrsBackend`].
@@ -63,9 +63,12 @@ impl Backend for GetifaddrsBackend {
         (self.open)()
     }
 
-    fn enumerate(&mut self) -> Result<Snapshot, EnumerateFailure> {
-        self.enumerator
-            .enumerate()
-            .map_err(|e| EnumerateFailure::Failed(OsError::new(e.to_string())))
+    /// `getifaddrs` is one call: the answer is always at once.
+    fn start_enumeration(&mut self) -> EnumerationPoll {
+        EnumerationPoll::Done(
+            self.enumerator
+                .enumerate()
+                .map_err(|e| EnumerateFailure::Failed(OsError::new(e.to_string()))),
+        )
     }
 }

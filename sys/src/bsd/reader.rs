@@ -3,16 +3,12 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use netstate_core::wire::route_socket::{ParseStats, Parser};
 use netstate_core::RouteEvent;
 
 use super::fd;
-use crate::engine::{EventSource, SourceRead};
-
-/// How many datagrams a silent reader drops per `read` at most.
-const SILENT_DROPS_PER_READ: usize = 1024;
+use crate::backend::{EventSource, SourceRead};
 
 /// Reads BSD/macOS routing-socket messages from a descriptor, without
 /// blocking, and turns them into [`RouteEvent`] hints with
@@ -41,11 +37,6 @@ const SILENT_DROPS_PER_READ: usize = 1024;
 ///   [`SourceRead::Closed`], the socket must be replaced;
 /// * any other error: `Err`, the socket must be replaced.
 ///
-/// After [`go_silent`](EventSource::go_silent) (a test hook) every queued
-/// datagram is read and dropped unparsed, and a read reports
-/// [`SourceRead::WouldBlock`]: a socket that stops delivering without any
-/// error.
-///
 /// `EINTR` is retried. Give it a buffer of at least
 /// [`BUFFER_LEN`](Self::BUFFER_LEN) bytes (the [`Engine`](crate::Engine)'s
 /// is 64 KiB): a routing message is a few hundred bytes, so a datagram
@@ -59,7 +50,6 @@ pub struct RouteSocketReader {
     fd: OwnedFd,
     parser: Parser,
     stats: ParseStats,
-    silent: AtomicBool,
 }
 
 impl RouteSocketReader {
@@ -75,7 +65,6 @@ impl RouteSocketReader {
             fd,
             parser,
             stats: ParseStats::default(),
-            silent: AtomicBool::new(false),
         })
     }
 
@@ -126,19 +115,6 @@ impl EventSource for RouteSocketReader {
                 "a route socket cannot be read into an empty buffer",
             ));
         }
-        if self.silent.load(Ordering::Relaxed) {
-            // Bounded, so a storm cannot keep a silent reader spinning.
-            for _ in 0..SILENT_DROPS_PER_READ {
-                match self.read_raw(buf) {
-                    Ok(Some(0)) => return Ok(SourceRead::Closed),
-                    Ok(Some(_)) => {}
-                    Ok(None) => return Ok(SourceRead::WouldBlock),
-                    Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            return Ok(SourceRead::WouldBlock);
-        }
         let len = match self.read_raw(buf) {
             Ok(Some(0)) => return Ok(SourceRead::Closed),
             Ok(Some(len)) => len,
@@ -154,11 +130,6 @@ impl EventSource for RouteSocketReader {
         } else {
             SourceRead::Read
         })
-    }
-
-    fn go_silent(&self) -> io::Result<()> {
-        self.silent.store(true, Ordering::Relaxed);
-        Ok(())
     }
 }
 

@@ -1,16 +1,17 @@
-//! The Linux [`Backend`]: netlink route socket and enumerator, in the
+//! The Linux [`Backend`]: netlink route socket and dump socket, in the
 //! caller's network namespace or a given one.
 
 use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 use netstate_core::wire::netlink::events::parse_events;
-use netstate_core::{OsError, RouteEvent, Snapshot};
+use netstate_core::RouteEvent;
 
-use super::enumerate::Enumerator;
+use super::dump_socket::DumpSocket;
 use super::netns::Netns;
 use super::route_socket::{Recv, RouteSocket, RouteSocketOptions};
-use crate::engine::{Backend, EnumerateFailure, EnumerationCounters, EventSource, SourceRead};
+use crate::backend::{Backend, EnumerationCounters, EnumerationPoll, EventSource, SourceRead};
 
 impl EventSource for RouteSocket {
     fn read(
@@ -34,28 +35,22 @@ impl EventSource for RouteSocket {
             Recv::Overflow | Recv::Truncated => SourceRead::Overflow,
         })
     }
-
-    fn go_silent(&self) -> io::Result<()> {
-        RouteSocket::go_silent(self)
-    }
 }
 
-/// Netlink on Linux: a [`RouteSocket`] for hints and an [`Enumerator`] for
-/// the truth, both in one network namespace.
+/// Netlink on Linux: a [`RouteSocket`] for hints and a non-blocking dump
+/// socket for the truth, both in one network namespace.
 #[derive(Debug)]
 pub struct NetlinkBackend {
     netns: Option<Arc<Netns>>,
-    options: RouteSocketOptions,
-    enumerator: Enumerator,
+    dump: DumpSocket,
 }
 
 impl NetlinkBackend {
     /// The caller's network namespace.
     pub fn open() -> io::Result<Self> {
         Ok(NetlinkBackend {
+            dump: DumpSocket::open(None)?,
             netns: None,
-            options: RouteSocketOptions::default(),
-            enumerator: Enumerator::open()?,
         })
     }
 
@@ -63,40 +58,43 @@ impl NetlinkBackend {
     /// caller's thread never moves).
     pub fn open_in(netns: Arc<Netns>) -> io::Result<Self> {
         Ok(NetlinkBackend {
-            enumerator: Enumerator::open_in(&netns)?,
+            dump: DumpSocket::open(Some(netns.clone()))?,
             netns: Some(netns),
-            options: RouteSocketOptions::default(),
         })
-    }
-
-    /// Uses these route-socket options for every socket it opens.
-    #[must_use]
-    pub fn with_options(mut self, options: RouteSocketOptions) -> Self {
-        self.options = options;
-        self
     }
 }
 
 impl Backend for NetlinkBackend {
     fn open_source(&mut self) -> io::Result<Box<dyn EventSource>> {
+        let options = RouteSocketOptions::default();
         let socket = match &self.netns {
-            Some(ns) => RouteSocket::open_in(ns, &self.options)?,
-            None => RouteSocket::open_with(&self.options)?,
+            Some(ns) => RouteSocket::open_in(ns, &options)?,
+            None => RouteSocket::open_with(&options)?,
         };
         Ok(Box::new(socket))
     }
 
-    fn enumerate(&mut self) -> Result<Snapshot, EnumerateFailure> {
-        self.enumerator.enumerate().map_err(|e| {
-            if e.is_interrupted() {
-                EnumerateFailure::Interrupted
-            } else {
-                EnumerateFailure::Failed(OsError::new(e.to_string()))
-            }
-        })
+    fn start_enumeration(&mut self) -> EnumerationPoll {
+        self.dump.start()
+    }
+
+    fn poll_enumeration(&mut self) -> EnumerationPoll {
+        self.dump.poll()
+    }
+
+    fn cancel_enumeration(&mut self) {
+        self.dump.cancel();
+    }
+
+    fn enumeration_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.dump.fd())
+    }
+
+    fn take_retired_fd(&mut self) -> Option<OwnedFd> {
+        self.dump.take_retired()
     }
 
     fn counters(&self) -> EnumerationCounters {
-        self.enumerator.counters()
+        self.dump.counters()
     }
 }

@@ -2,19 +2,26 @@
 //! lookups (usually one per family), over the enumerator's own netlink
 //! socket.
 //!
+//! The conversation itself (which requests, in which order, what the
+//! answers mean, when to start again and when the socket must be replaced)
+//! is `netstate_core::wire::netlink::conversation::Conversation`, a sans-IO
+//! state machine; [`Enumerator`] is a blocking loop over it: it sends what
+//! the conversation gives, receives (blocking, with a timeout) and feeds
+//! what the kernel sent, and replaces the socket when asked, until the
+//! outcome.
+//!
 //! The route lookups (`RTM_GETROUTE` towards probe addresses, as `ip route
-//! get fibmatch` does; see `Enumerator::default_route`) make the cost
-//! independent of the routing table's size; see
-//! `netstate_core::wire::netlink::requests` for why, and
+//! get fibmatch` does) make the cost independent of the routing table's
+//! size; see `netstate_core::wire::netlink::requests` for why, and
 //! `netstate_core::wire::netlink::lookup` for which answer is the default
 //! route.
 //!
-//! A dump the kernel marks
-//! interrupted, or replies that mix two states, start the enumeration again
-//! at once (up to three times) rather than give a snapshot that never
-//! existed; past that, [`EnumerateError::is_interrupted`] tells the caller
-//! that the table is changing faster than it can be read, which is no
-//! failure (the Reconciler tries again after its debounce, without backoff).
+//! A dump the kernel marks interrupted, or replies that mix two states,
+//! start the enumeration again at once (up to three times) rather than give
+//! a snapshot that never existed; past that,
+//! [`EnumerateError::is_interrupted`] tells the caller that the table is
+//! changing faster than it can be read, which is no failure (the Reconciler
+//! tries again after its debounce, without backoff).
 //!
 //! An interrupted dump is read to its end (`NLMSG_DONE`) before the next
 //! request: the kernel refuses a new dump on a socket whose dump is
@@ -28,15 +35,14 @@
 
 use core::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
-use netstate_core::wire::netlink::dump::{DumpError, Progress, SnapshotCollector, Stage};
-use netstate_core::wire::netlink::lookup::{kernel_honours_fib_match, Verdict};
-use netstate_core::wire::netlink::requests::{
-    addr_dump, link_dump, route_get, route_get_fib_match, PROBES_V4, PROBES_V6, PROBE_V4, PROBE_V6,
-};
+use netstate_core::wire::netlink::conversation::{Conversation, Outcome};
+use netstate_core::wire::netlink::dump::DumpError;
+use netstate_core::wire::netlink::lookup::kernel_honours_fib_match;
+use netstate_core::wire::netlink::requests::{PROBES_V4, PROBES_V6};
 use netstate_core::Snapshot;
 use rustix::net::netlink::SocketAddrNetlink;
 use rustix::net::{
@@ -45,13 +51,12 @@ use rustix::net::{
 };
 
 use super::netns::Netns;
-use crate::engine::EnumerationCounters;
+use crate::backend::EnumerationCounters;
 
-/// How many times an interrupted or inconsistent enumeration is started
-/// again at once before the caller is told the table is changing too fast.
-const ATTEMPTS: u32 = 3;
 /// The longest a reply may take.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// What the conversation is told when a reply did not come in time.
+const ETIMEDOUT: i32 = 110;
 
 /// Why an enumeration failed.
 #[derive(Debug)]
@@ -109,10 +114,11 @@ pub struct Enumerator {
     /// The namespace to open a replacement socket in (`None`: the caller's).
     netns: Option<Netns>,
     counters: EnumerationCounters,
+    /// The sequence number of the last request sent.
     seq: u32,
     buf: Vec<u8>,
-    probe_v4: Ipv4Addr,
-    probe_v6: Ipv6Addr,
+    probes_v4: [Ipv4Addr; 4],
+    probes_v6: [Ipv6Addr; 2],
     /// Whether the kernel is known to honour `RTM_F_FIB_MATCH`.
     fib_match_honoured: bool,
 }
@@ -126,8 +132,8 @@ impl Enumerator {
             counters: EnumerationCounters::default(),
             seq: 0,
             buf: vec![0; 32 << 10],
-            probe_v4: PROBE_V4,
-            probe_v6: PROBE_V6,
+            probes_v4: PROBES_V4,
+            probes_v6: PROBES_V6,
             fib_match_honoured: Enumerator::kernel_honours_fib_match(),
         })
     }
@@ -147,7 +153,7 @@ impl Enumerator {
 
     /// Replaces the socket by a fresh one (same namespace), dropping any
     /// reply still queued or still to come on the old one.
-    fn replace_socket(&mut self) -> Result<(), EnumerateError> {
+    fn replace_socket(&mut self) -> io::Result<()> {
         self.fd = match &self.netns {
             Some(ns) => ns.run(open_socket)?,
             None => open_socket()?,
@@ -161,63 +167,24 @@ impl Enumerator {
     /// when a more specific route covers them; nothing is ever sent to them.
     #[must_use]
     pub fn with_probes(mut self, v4: Ipv4Addr, v6: Ipv6Addr) -> Self {
-        self.probe_v4 = v4;
-        self.probe_v6 = v6;
+        self.probes_v4[0] = v4;
+        self.probes_v6[0] = v6;
         self
     }
 
     /// Reads the interface table, starting again when the kernel reports
     /// that it changed under the dump.
     pub fn enumerate(&mut self) -> Result<Snapshot, EnumerateError> {
-        let mut last = DumpError::Interrupted;
-        for _ in 0..ATTEMPTS {
-            match self.attempt() {
-                Ok(s) => return Ok(s),
-                Err(EnumerateError::Dump(e)) if e.is_transient() => {
-                    self.counters.interrupted_dumps += 1;
-                    last = e;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(EnumerateError::Dump(last))
-    }
-
-    fn attempt(&mut self) -> Result<Snapshot, EnumerateError> {
-        let mut c = SnapshotCollector::new();
-        self.exchange(&mut c, Stage::Links, link_dump)?;
-        self.exchange(&mut c, Stage::Addrs, addr_dump)?;
-        self.default_route(&mut c, Stage::RouteV4)?;
-        self.default_route(&mut c, Stage::RouteV6)?;
-        c.finish().map_err(EnumerateError::Dump)
-    }
-
-    /// Looks up the default route of `stage`'s family ([`Stage::RouteV4`]
-    /// or [`Stage::RouteV6`]): a FIB-match lookup per probe until one meets
-    /// a route of prefix 0 or 1, which is the default route (a longer one
-    /// is a more specific route covering that probe: next probe), plus the
-    /// plain lookup of the same probe when that route names no single
-    /// interface (a multipath route). The rule and its reasons are in
-    /// `netstate_core::wire::netlink::lookup`. Usually one lookup.
-    fn default_route(
-        &mut self,
-        c: &mut SnapshotCollector,
-        stage: Stage,
-    ) -> Result<(), EnumerateError> {
-        let mut v4 = PROBES_V4.map(IpAddr::V4);
-        let mut v6 = PROBES_V6.map(IpAddr::V6);
-        v4[0] = IpAddr::V4(self.probe_v4);
-        v6[0] = IpAddr::V6(self.probe_v6);
-        let probes: &[IpAddr] = if stage == Stage::RouteV4 { &v4 } else { &v6 };
-        for &probe in probes {
-            self.exchange(c, stage, |seq| route_get_fib_match(seq, probe))?;
-            match c.judge_fib_match(stage, self.fib_match_honoured) {
-                Verdict::NextProbe => {}
-                Verdict::AskPlain => return self.exchange(c, stage, |seq| route_get(seq, probe)),
-                Verdict::Default { .. } | Verdict::NoDefault => return Ok(()),
-            }
-        }
-        Ok(())
+        let mut c = Conversation::new(
+            self.seq.wrapping_add(1),
+            self.probes_v4,
+            self.probes_v6,
+            self.fib_match_honoured,
+        );
+        let result = self.converse(&mut c);
+        self.counters.interrupted_dumps += u64::from(c.interrupted_dumps());
+        self.counters.skipped_records += u64::from(c.skipped_records());
+        result
     }
 
     /// Whether the running kernel honours `RTM_F_FIB_MATCH` (4.13 and
@@ -230,51 +197,60 @@ impl Enumerator {
             .unwrap_or(true)
     }
 
-    fn exchange(
-        &mut self,
-        c: &mut SnapshotCollector,
-        stage: Stage,
-        request: impl FnOnce(u32) -> Vec<u8>,
-    ) -> Result<(), EnumerateError> {
-        self.seq = self.seq.wrapping_add(1);
-        let seq = self.seq;
-        let skipped_before = c.skipped();
-        let result = self.converse(c, stage, seq, &request(seq));
-        self.counters.skipped_records += u64::from(c.skipped().saturating_sub(skipped_before));
-        match &result {
-            // The answer was read to its end (an interrupted dump too): the
-            // socket is clean.
-            Ok(()) | Err(EnumerateError::Dump(DumpError::Interrupted)) => {}
-            // EBUSY, a timeout, an error or a reply that could not be framed:
-            // what is left of the answer must not meet the next request.
-            Err(_) => self.replace_socket()?,
-        }
-        result
-    }
-
-    /// Sends one request and feeds its answer to `c` until it is complete.
-    fn converse(
-        &mut self,
-        c: &mut SnapshotCollector,
-        stage: Stage,
-        seq: u32,
-        request: &[u8],
-    ) -> Result<(), EnumerateError> {
-        send(&self.fd, request, SendFlags::empty()).map_err(io::Error::from)?;
+    /// Runs `c` to its outcome: sends what it gives, feeds it what the
+    /// kernel answers, replaces the socket when it asks.
+    fn converse(&mut self, c: &mut Conversation) -> Result<Snapshot, EnumerateError> {
+        let mut timed_out = false;
         loop {
-            let len = self.recv()?;
-            match c
-                .feed(stage, seq, &self.buf[..len])
-                .map_err(EnumerateError::Dump)?
-            {
-                Progress::Done => return Ok(()),
-                Progress::More => {}
+            // Before the outcome too: the next enumeration uses this socket.
+            if c.needs_fresh_socket() {
+                self.replace_socket()?;
+                c.socket_replaced();
+            }
+            if let Some(outcome) = c.poll_outcome() {
+                return match outcome {
+                    Outcome::Done(snapshot) => Ok(snapshot),
+                    Outcome::Interrupted => Err(EnumerateError::Dump(DumpError::Interrupted)),
+                    Outcome::Failed(DumpError::Socket(_)) if timed_out => {
+                        Err(EnumerateError::Timeout)
+                    }
+                    Outcome::Failed(DumpError::Socket(errno)) => {
+                        Err(EnumerateError::Io(io::Error::from_raw_os_error(errno)))
+                    }
+                    Outcome::Failed(e) => Err(EnumerateError::Dump(e)),
+                };
+            }
+            // At most one request is ever due: its answer is read next.
+            if let Some(request) = c.poll_transmit() {
+                self.seq = self.seq.wrapping_add(1);
+                let sent = loop {
+                    match send(&self.fd, &request, SendFlags::empty()) {
+                        Err(rustix::io::Errno::INTR) => {}
+                        Err(rustix::io::Errno::AGAIN) => {
+                            timed_out = true;
+                            break Err(ETIMEDOUT);
+                        }
+                        other => break other.map_err(rustix::io::Errno::raw_os_error),
+                    }
+                };
+                if let Err(errno) = sent {
+                    c.handle_socket_error(errno);
+                    continue;
+                }
+            }
+            match self.recv() {
+                Ok(len) => c.handle_datagram(&self.buf[..len]),
+                Err(Recv::Timeout) => {
+                    timed_out = true;
+                    c.handle_socket_error(ETIMEDOUT);
+                }
+                Err(Recv::Failed(errno)) => c.handle_socket_error(errno),
             }
         }
     }
 
     /// Receives one datagram from the kernel, growing the buffer to fit.
-    fn recv(&mut self) -> Result<usize, EnumerateError> {
+    fn recv(&mut self) -> Result<usize, Recv> {
         loop {
             let peek = recvfrom(
                 &self.fd,
@@ -284,8 +260,8 @@ impl Enumerator {
             let wanted = match peek {
                 Ok((_, len, _)) => len,
                 Err(rustix::io::Errno::INTR) => continue,
-                Err(rustix::io::Errno::AGAIN) => return Err(EnumerateError::Timeout),
-                Err(e) => return Err(EnumerateError::Io(e.into())),
+                Err(rustix::io::Errno::AGAIN) => return Err(Recv::Timeout),
+                Err(e) => return Err(Recv::Failed(e.raw_os_error())),
             };
             if wanted > self.buf.len() {
                 self.buf.resize(wanted, 0);
@@ -300,11 +276,19 @@ impl Enumerator {
                     }
                 }
                 Err(rustix::io::Errno::INTR) => {}
-                Err(rustix::io::Errno::AGAIN) => return Err(EnumerateError::Timeout),
-                Err(e) => return Err(EnumerateError::Io(e.into())),
+                Err(rustix::io::Errno::AGAIN) => return Err(Recv::Timeout),
+                Err(e) => return Err(Recv::Failed(e.raw_os_error())),
             }
         }
     }
+}
+
+/// Why a receive gave no datagram.
+enum Recv {
+    /// The reply timeout passed.
+    Timeout,
+    /// The socket failed with this errno.
+    Failed(i32),
 }
 
 /// A blocking netlink socket with the reply timeout, bound to the kernel.

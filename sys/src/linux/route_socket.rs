@@ -13,7 +13,7 @@ use rustix::net::{
 
 use super::bpf::route_filter;
 use super::netns::Netns;
-use super::sockopt::{add_membership, attach_filter, drop_membership};
+use super::sockopt::{add_membership, attach_filter};
 
 /// How to open a [`RouteSocket`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,16 +119,6 @@ impl RouteSocket {
                 Err(e) => return Err(e.into()),
             }
         }
-    }
-
-    /// Leaves every multicast group: the socket stays open and healthy but
-    /// receives nothing more, without any error, as a route socket that
-    /// "goes quiet forever" does. A test hook for the reconcile interval.
-    pub fn go_silent(&self) -> io::Result<()> {
-        for group in MONITOR_GROUPS {
-            drop_membership(self.fd.as_fd(), group)?;
-        }
-        Ok(())
     }
 
     /// Blocks until a datagram (or an error) is queued or `timeout` passes;

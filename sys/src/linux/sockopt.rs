@@ -9,6 +9,7 @@ const SOL_NETLINK: libc::c_int = 270;
 /// `NETLINK_ADD_MEMBERSHIP`.
 const NETLINK_ADD_MEMBERSHIP: libc::c_int = 1;
 /// `NETLINK_DROP_MEMBERSHIP`.
+#[cfg(feature = "test-support")]
 const NETLINK_DROP_MEMBERSHIP: libc::c_int = 2;
 
 fn setsockopt<T>(
@@ -44,6 +45,7 @@ pub(crate) fn add_membership(fd: BorrowedFd<'_>, group: u32) -> io::Result<()> {
 }
 
 /// Leaves netlink multicast group `group`.
+#[cfg(feature = "test-support")]
 pub(crate) fn drop_membership(fd: BorrowedFd<'_>, group: u32) -> io::Result<()> {
     setsockopt(fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &group)
 }

@@ -1,4 +1,4 @@
-//! Fault injection from outside a library's own code, for the benchmarks
+//! (feature `test-support`) Fault injection from outside a library's own code, for the benchmarks
 //! that compare netstate with other monitors (`bench/`): make a netlink
 //! route socket stop delivering multicast notifications without any error,
 //! the way a route socket can go quiet in the field.

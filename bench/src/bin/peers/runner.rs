@@ -924,13 +924,12 @@ fn silent(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
     let rounds = cx.opts.rounds(1);
     let timeout_s = 30;
     // (label, library, method)
-    let configs: [(&str, &str, &str); 4] = [
-        ("netstate go_silent hook", "netstate", "hook"),
+    let configs: [(&str, &str, &str); 3] = [
         ("netstate groups dropped", "netstate", "drop"),
         ("netwatch groups dropped", "netwatch", "drop"),
         ("if-watch groups dropped", "if-watch", "drop"),
     ];
-    let mut res: [Vec<Option<f64>>; 4] = Default::default();
+    let mut res: [Vec<Option<f64>>; 3] = Default::default();
     let mut raw = Vec::new();
     let mut run = 0u32;
     for _ in 0..rounds {
@@ -972,14 +971,9 @@ fn silent(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
         }
     };
     cx.rows.push(Row {
-        what: "silent socket: change reported after (netstate: go_silent hook)".into(),
-        cells: [cell(0), cell(2), cell(3)],
-        goal: "within one reconcile interval (15 s)".into(),
-    });
-    cx.rows.push(Row {
         what: "silent socket: change reported after (every library: multicast groups dropped)"
             .into(),
-        cells: [cell(1), cell(2), cell(3)],
+        cells: [cell(0), cell(1), cell(2)],
         goal: "within one reconcile interval (15 s)".into(),
     });
     cx.raw.insert("silent".into(), Value::Array(raw));

@@ -449,9 +449,8 @@ fn silence_own_sockets() -> Res<usize> {
     Ok(sockets.len())
 }
 
-/// Silences the route socket (`method`: `hook`, netstate's `go_silent`
-/// test hook; `drop`, leave the multicast groups from outside the
-/// library), then adds `addr` on `dev` and waits up to `timeout_s` for the
+/// Silences the route socket (`method`: `drop`, leave the multicast groups
+/// from outside the library), then adds `addr` on `dev` and waits up to `timeout_s` for the
 /// library to report it.
 async fn silent(lib: &Lib, method: &str, dev: &str, addr: IpAddr, timeout_s: u64) -> Res<()> {
     let index = ifindex(dev)?;
@@ -461,12 +460,6 @@ async fn silent(lib: &Lib, method: &str, dev: &str, addr: IpAddr, timeout_s: u64
     let started = mono_ns();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let silenced = match method {
-        "hook" => {
-            let m = mon.netstate().ok_or("the hook is netstate's")?;
-            m.hooks().go_silent();
-            m.wake();
-            1
-        }
         "drop" => silence_own_sockets()?,
         other => return Err(format!("unknown method {other:?}")),
     };

@@ -5,10 +5,11 @@
 //! error messages go through `netlink-packet-route`'s types. Reading links
 //! in place halved enumeration time with 400 interfaces (see `link_in_place`).
 //!
-//! The caller sends the requests of [`super::requests`] one at a time and
-//! feeds every datagram it receives to [`SnapshotCollector::feed`] with the
-//! stage and the request's sequence number, until it answers
-//! [`Progress::Done`]; then [`SnapshotCollector::finish`] gives the snapshot.
+//! [`super::conversation::Conversation`] sends the requests of
+//! [`super::requests`] one at a time and feeds every datagram it receives
+//! to [`SnapshotCollector::feed`] with the stage and the request's sequence
+//! number, until it answers [`Progress::Done`]; then
+//! [`SnapshotCollector::finish`] gives the snapshot.
 //! A route lookup's answer is read as the default route of its family; the
 //! answer to a FIB-match lookup is then judged by
 //! [`SnapshotCollector::judge_fib_match`] (the rule of [`super::lookup`]:
@@ -84,6 +85,10 @@ pub enum DumpError {
     Inconsistent(&'static str),
     /// The interfaces do not form a snapshot (a repeated index or name).
     Snapshot(SnapshotError),
+    /// Sending a request or receiving its answer failed with this errno
+    /// (`ETIMEDOUT` for a reply that did not come in time); see
+    /// [`super::conversation::Conversation::handle_socket_error`].
+    Socket(i32),
 }
 
 impl DumpError {
@@ -116,6 +121,7 @@ impl fmt::Display for DumpError {
             DumpError::Malformed(what) => write!(f, "malformed netlink reply: {what}"),
             DumpError::Inconsistent(what) => write!(f, "inconsistent netlink replies: {what}"),
             DumpError::Snapshot(e) => write!(f, "{e}"),
+            DumpError::Socket(errno) => write!(f, "netlink socket failed (errno {errno})"),
         }
     }
 }
@@ -151,6 +157,9 @@ pub struct SnapshotCollector {
     v6: Option<(u32, Option<IpAddr>)>,
     /// The latest route lookup's answer, for [`SnapshotCollector::judge_fib_match`].
     lookup: Option<LookupAnswer>,
+    /// The kernel said it lost part of an answer (`NLMSG_OVERRUN`): that
+    /// answer ended before it was read to its end.
+    overran: bool,
 }
 
 impl SnapshotCollector {
@@ -227,7 +236,10 @@ impl SnapshotCollector {
                         return Err(DumpError::Kernel(errno));
                     }
                 }
-                NetlinkPayload::Overrun(_) => return Err(DumpError::Interrupted),
+                NetlinkPayload::Overrun(_) => {
+                    self.overran = true;
+                    return Err(DumpError::Interrupted);
+                }
                 NetlinkPayload::InnerMessage(inner) => {
                     if let Some(done) = self.inner(stage, inner)? {
                         progress = done;
@@ -297,6 +309,13 @@ impl SnapshotCollector {
     #[must_use]
     pub fn skipped(&self) -> u32 {
         self.skipped
+    }
+
+    /// Whether a [`DumpError::Interrupted`] came from `NLMSG_OVERRUN`
+    /// (part of the answer lost, the rest maybe still queued) rather than
+    /// from a dump marked interrupted and read to its `NLMSG_DONE`.
+    pub(crate) fn overran(&self) -> bool {
+        self.overran
     }
 
     fn skip(&mut self, link: Option<u32>) {

@@ -225,3 +225,25 @@ pub fn multipath_attr(family: u8, paths: &[(u32, &[u8])]) -> Vec<u8> {
     }
     attr(9, &nested)
 }
+
+/// The `NLMSG_DONE` that ends a dump answering request `seq`.
+pub fn dump_done(seq: u32) -> Vec<u8> {
+    multi(super::NLMSG_DONE, seq, &0i32.to_ne_bytes())
+}
+
+/// An `NLMSG_ERROR` answering request `seq` with `errno` (0: an
+/// acknowledgement), echoing a zeroed request header.
+pub fn nlmsg_error(seq: u32, errno: i32) -> Vec<u8> {
+    let mut body = errno.saturating_neg().to_ne_bytes().to_vec();
+    body.extend([0u8; HEADER_LEN]);
+    message(super::NLMSG_ERROR, 0, seq, &body)
+}
+
+/// Marks the first message of `datagram` `NLM_F_DUMP_INTR` (the kernel's
+/// "the table changed during this dump"), keeping its other flags.
+pub fn mark_dump_interrupted(datagram: &mut [u8]) {
+    if let Some(flags) = datagram.get_mut(6..8) {
+        let old = u16::from_ne_bytes([flags[0], flags[1]]);
+        flags.copy_from_slice(&(old | super::NLM_F_DUMP_INTR).to_ne_bytes());
+    }
+}

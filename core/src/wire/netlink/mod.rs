@@ -16,6 +16,10 @@
 //! * [`dump`]: collects the replies into a `Snapshot` with
 //!   `netlink-packet-route`'s message types, and refuses a dump the kernel
 //!   marked interrupted or that mixes two states.
+//! * [`conversation`]: one enumeration as a sans-IO state machine
+//!   (requests out, datagrams in, a snapshot or the reason there is none),
+//!   starting again when a dump is interrupted; run by `netstate-sys` over
+//!   a blocking or a non-blocking socket.
 //!
 //! ## Why the event path has its own parser
 //!
@@ -40,6 +44,7 @@
 //! on malformed input, so the event path keeps its own reader.
 
 mod attrs;
+pub mod conversation;
 pub mod dump;
 pub mod events;
 pub mod fixtures;

@@ -1,0 +1,160 @@
+//! [`Handle`]: what every driver's monitor offers its users, once: the
+//! current state, a race-free subscription, a forced check, the counters.
+//!
+//! The engine's loop publishes through [`Shared`]; a handle reads it and
+//! wakes the loop through the engine's poller, whatever runtime drives it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use netstate_core::fanout::{Fanout, Subscriber};
+use netstate_core::{Change, Snapshot, Stats};
+use polling::Poller;
+
+/// Counters of the engine, with the Reconciler's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MonitorStats {
+    /// The Reconciler's counters.
+    pub core: Stats,
+    /// Datagrams read from the route socket.
+    pub datagrams: u64,
+    /// Datagrams dropped because the kernel did not send them.
+    pub foreign_datagrams: u64,
+    /// Messages that could not be parsed (each also counts as a hint).
+    pub malformed: u64,
+    /// Times the route socket was opened again.
+    pub rebinds_done: u64,
+    /// Wake-ups of the engine.
+    pub wakeups: u64,
+    /// Datagrams read during the last wake-up.
+    pub last_wake_datagrams: u64,
+    /// The most datagrams read during one wake-up.
+    pub max_wake_datagrams: u64,
+    /// Enumeration attempts the kernel interrupted (the table changed while
+    /// it was read), each read again at once.
+    pub interrupted_dumps: u64,
+    /// Records an enumeration skipped because they could not be used.
+    pub skipped_records: u64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What a monitor's loop shares with its handles.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The last published state. Publishing and subscribing both hold this
+    /// lock, so a subscriber gets exactly the changes after its state.
+    state: Mutex<Arc<Snapshot>>,
+    stats: Mutex<MonitorStats>,
+    fanout: Fanout,
+    force: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new() -> Self {
+        Shared {
+            state: Mutex::new(Arc::new(Snapshot::empty())),
+            stats: Mutex::new(MonitorStats::default()),
+            fanout: Fanout::default(),
+            force: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn publish(&self, change: &Change) {
+        let mut state = lock(&self.state);
+        *state = change.new.clone();
+        self.fanout.publish(change);
+    }
+
+    pub(crate) fn store_stats(&self, stats: MonitorStats) {
+        *lock(&self.stats) = stats;
+    }
+
+    /// Takes a forced check asked for by a handle.
+    pub(crate) fn take_force(&self) -> bool {
+        self.force.swap(false, Ordering::SeqCst)
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn close(&self) {
+        self.fanout.close();
+    }
+}
+
+/// A handle on a running monitor: cheap to clone, usable from any thread
+/// or task. Every driver's monitor is one of these plus its loop.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+    poller: Arc<Poller>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("shared", &self.shared)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    pub(crate) fn new(shared: Arc<Shared>, poller: Arc<Poller>) -> Self {
+        Handle { shared, poller }
+    }
+
+    /// The last published state (empty before the first publication).
+    #[must_use]
+    pub fn state(&self) -> Arc<Snapshot> {
+        lock(&self.shared.state).clone()
+    }
+
+    /// The current state and a subscriber to every change published after
+    /// it, taken together: no change can fall between the two.
+    #[must_use]
+    pub fn subscribe(&self) -> (Arc<Snapshot>, Subscriber) {
+        let state = lock(&self.shared.state);
+        let subscriber = self.shared.fanout.subscribe();
+        (state.clone(), subscriber)
+    }
+
+    /// Asks the monitor to read the state now (without debounce); a change,
+    /// if there is one, is published with cause `forced`.
+    pub fn check_now(&self) {
+        self.shared.force.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// The monitor's counters as of its last wake-up.
+    #[must_use]
+    pub fn stats(&self) -> MonitorStats {
+        *lock(&self.shared.stats)
+    }
+
+    /// Asks the monitor's loop to stop: it ends at its next wake-up, which
+    /// this causes, and closes the subscribers. Dropping a driver's monitor
+    /// does this.
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// Wakes the loop (it then reads whatever is pending).
+    pub(crate) fn wake(&self) {
+        // Fails only if the poller is gone, and then so is the loop.
+        let _ = self.poller.notify();
+    }
+
+    /// Closes every subscriber: each drains its queue, then ends. Drivers
+    /// call it when their loop stops.
+    pub fn close(&self) {
+        self.shared.close();
+    }
+}

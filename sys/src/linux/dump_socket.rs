@@ -1,0 +1,251 @@
+//! [`DumpSocket`]: enumeration as a non-blocking conversation on a netlink
+//! socket of its own, read by the engine's loop when it is readable, like
+//! the route socket.
+//!
+//! The conversation itself (requests, replies, interrupted dumps, `EBUSY`,
+//! the route-lookup probes) is `netstate_core::wire::netlink::conversation`;
+//! this is only its socket. One socket is kept between enumerations; it is
+//! replaced when the conversation asks (a request that ended without its
+//! whole answer) or when an enumeration is abandoned mid-dump (it timed
+//! out), and the old one is handed to the engine
+//! ([`Backend::take_retired_fd`](crate::Backend::take_retired_fd)) so that
+//! it leaves the poller before it closes.
+//!
+//! At most [`DATAGRAMS_PER_POLL`] datagrams are read per call: a dump of
+//! thousands of interfaces is read over several loop turns, so the driver's
+//! runtime runs other tasks in between.
+
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
+
+use netstate_core::wire::netlink::conversation::{Conversation, Outcome};
+use netstate_core::wire::netlink::lookup::kernel_honours_fib_match;
+use netstate_core::wire::netlink::requests::{PROBES_V4, PROBES_V6};
+use netstate_core::OsError;
+use rustix::net::netlink::SocketAddrNetlink;
+use rustix::net::{
+    bind, recvfrom, send, socket_with, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType,
+};
+
+use super::netns::Netns;
+use crate::backend::{EnumerateFailure, EnumerationCounters, EnumerationPoll};
+
+/// Datagrams of a dump read per call before the loop gets its turn back.
+/// A dump datagram holds up to 32 KiB of records; the kernel fills each
+/// during the `recvmsg` that reads it, and two of them are filled and
+/// parsed in well under a millisecond (`cargo run --release -p
+/// netstate-bench --bin loop-gap`).
+pub(crate) const DATAGRAMS_PER_POLL: usize = 2;
+
+/// Sequence numbers reserved per conversation (each uses a few).
+const SEQ_STRIDE: u32 = 1 << 12;
+
+/// The enumeration side of a `NetlinkBackend`.
+#[derive(Debug)]
+pub(crate) struct DumpSocket {
+    fd: OwnedFd,
+    netns: Option<Arc<Netns>>,
+    retired: Vec<OwnedFd>,
+    conversation: Option<Conversation>,
+    seq: u32,
+    buf: Vec<u8>,
+    probes_v4: [Ipv4Addr; 4],
+    probes_v6: [Ipv6Addr; 2],
+    fib_match_honoured: bool,
+    counters: EnumerationCounters,
+}
+
+impl DumpSocket {
+    /// A dump socket in `netns` (or the caller's namespace).
+    pub(crate) fn open(netns: Option<Arc<Netns>>) -> io::Result<Self> {
+        let fd = open_nonblocking(netns.as_deref())?;
+        let fib_match_honoured = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .and_then(|r| kernel_honours_fib_match(&r))
+            .unwrap_or(true);
+        Ok(DumpSocket {
+            fd,
+            netns,
+            retired: Vec::new(),
+            conversation: None,
+            seq: 0,
+            buf: vec![0; 32 << 10],
+            probes_v4: PROBES_V4,
+            probes_v6: PROBES_V6,
+            fib_match_honoured,
+            counters: EnumerationCounters::default(),
+        })
+    }
+
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    pub(crate) fn take_retired(&mut self) -> Option<OwnedFd> {
+        self.retired.pop()
+    }
+
+    pub(crate) fn counters(&self) -> EnumerationCounters {
+        let mut c = self.counters;
+        if let Some(conv) = &self.conversation {
+            c.interrupted_dumps += u64::from(conv.interrupted_dumps());
+            c.skipped_records += u64::from(conv.skipped_records());
+        }
+        c
+    }
+
+    /// Starts an enumeration, abandoning the one in progress.
+    pub(crate) fn start(&mut self) -> EnumerationPoll {
+        self.cancel();
+        self.seq = self.seq.wrapping_add(SEQ_STRIDE);
+        self.conversation = Some(Conversation::new(
+            self.seq,
+            self.probes_v4,
+            self.probes_v6,
+            self.fib_match_honoured,
+        ));
+        self.poll()
+    }
+
+    /// Abandons the enumeration in progress; its socket may still carry
+    /// the rest of a dump, so it is replaced.
+    pub(crate) fn cancel(&mut self) {
+        if let Some(conv) = self.conversation.take() {
+            self.close_conversation(&conv);
+            // On failure the old socket stays: stale replies are skipped by
+            // their sequence number, and an unfinished dump answers the next
+            // request with EBUSY, which asks for a fresh socket again.
+            let _ = self.replace_socket();
+        }
+    }
+
+    fn close_conversation(&mut self, conv: &Conversation) {
+        self.counters.interrupted_dumps += u64::from(conv.interrupted_dumps());
+        self.counters.skipped_records += u64::from(conv.skipped_records());
+    }
+
+    fn replace_socket(&mut self) -> io::Result<()> {
+        let fresh = open_nonblocking(self.netns.as_deref())?;
+        self.retired.push(std::mem::replace(&mut self.fd, fresh));
+        Ok(())
+    }
+
+    /// Goes on without blocking: sends what is due, reads what has come.
+    pub(crate) fn poll(&mut self) -> EnumerationPoll {
+        let Some(mut conv) = self.conversation.take() else {
+            return EnumerationPoll::Waiting;
+        };
+        let poll = self.pump(&mut conv);
+        match poll {
+            EnumerationPoll::Done(_) => {
+                self.close_conversation(&conv);
+                if conv.needs_fresh_socket() {
+                    let _ = self.replace_socket();
+                }
+            }
+            _ => self.conversation = Some(conv),
+        }
+        poll
+    }
+
+    fn pump(&mut self, conv: &mut Conversation) -> EnumerationPoll {
+        let mut datagrams = 0;
+        loop {
+            while let Some(request) = conv.poll_transmit() {
+                if let Err(e) = send(&self.fd, &request, SendFlags::empty()) {
+                    // A request that could not be sent at once is not kept
+                    // for later: the enumeration fails and is retried.
+                    let errno = if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::INTR {
+                        rustix::io::Errno::NOBUFS.raw_os_error()
+                    } else {
+                        e.raw_os_error()
+                    };
+                    conv.handle_socket_error(errno);
+                }
+            }
+            if let Some(outcome) = conv.poll_outcome() {
+                return EnumerationPoll::Done(match outcome {
+                    Outcome::Done(snapshot) => Ok(snapshot),
+                    Outcome::Interrupted => Err(EnumerateFailure::Interrupted),
+                    Outcome::Failed(e) => {
+                        Err(EnumerateFailure::Failed(OsError::new(e.to_string())))
+                    }
+                });
+            }
+            if conv.needs_fresh_socket() {
+                match self.replace_socket() {
+                    Ok(()) => conv.socket_replaced(),
+                    Err(e) => conv.handle_socket_error(errno_of(&e)),
+                }
+                continue;
+            }
+            if datagrams == DATAGRAMS_PER_POLL {
+                return EnumerationPoll::Busy;
+            }
+            match self.recv() {
+                Ok(Some(len)) => {
+                    datagrams += 1;
+                    conv.handle_datagram(&self.buf[..len]);
+                }
+                Ok(None) => {}
+                Err(rustix::io::Errno::AGAIN) => return EnumerationPoll::Waiting,
+                Err(e) => conv.handle_socket_error(e.raw_os_error()),
+            }
+        }
+    }
+
+    /// Receives one datagram without blocking, growing the buffer to fit;
+    /// `None` for one that did not come from the kernel (dropped).
+    fn recv(&mut self) -> Result<Option<usize>, rustix::io::Errno> {
+        let wanted = loop {
+            match recvfrom(
+                &self.fd,
+                &mut self.buf[..0],
+                RecvFlags::PEEK | RecvFlags::TRUNC | RecvFlags::DONTWAIT,
+            ) {
+                Ok((_, len, _)) => break len,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e),
+            }
+        };
+        if wanted > self.buf.len() {
+            self.buf.resize(wanted, 0);
+        }
+        loop {
+            match recvfrom(&self.fd, &mut self.buf[..], RecvFlags::DONTWAIT) {
+                Ok((_, len, from)) => {
+                    let from_kernel = from
+                        .and_then(|a| SocketAddrNetlink::try_from(a).ok())
+                        .is_some_and(|a| a.pid() == 0);
+                    return Ok(from_kernel.then_some(len.min(self.buf.len())));
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn errno_of(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(5) // EIO
+}
+
+/// A non-blocking netlink socket bound to the kernel, in `netns` if given.
+fn open_nonblocking(netns: Option<&Netns>) -> io::Result<OwnedFd> {
+    let open = || -> io::Result<OwnedFd> {
+        let fd = socket_with(
+            AddressFamily::NETLINK,
+            SocketType::RAW,
+            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+            None,
+        )?;
+        bind(&fd, &SocketAddrNetlink::new(0, 0))?;
+        Ok(fd)
+    };
+    match netns {
+        Some(ns) => ns.run(open),
+        None => open(),
+    }
+}
