@@ -375,8 +375,7 @@ async fn watch(args: WatchArgs, record: Option<PathBuf>) -> Result<(), CliError>
         builder = builder.recorder(r);
         trace = Some(t);
     }
-    let (monitor, mut changes) = builder
-        .start_subscribed()
+    let (monitor, mut changes) = Monitor::start_subscribed(builder)
         .await
         .map_err(CliError::Monitor)?;
     let trace_failed = async {

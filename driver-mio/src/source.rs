@@ -1,5 +1,5 @@
 //! [`MonitorSource`]: the monitor as a `mio::event::Source` for the
-//! application's own `Poll` loop, and its [`Builder`].
+//! application's own `Poll` loop.
 
 use std::fmt;
 use std::io;
@@ -11,76 +11,9 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use netstate_core::fanout::Subscriber;
 use netstate_core::{Change, Config, Snapshot};
-use netstate_sys::{sleep_clock, Backend, Engine, Handle, MonitorStats, Recorder};
+use netstate_sys::{sleep_clock, Engine, Handle, MonitorBuilder, MonitorStats};
 
 use crate::Error;
-
-/// Builds a [`MonitorSource`] with options beyond the configuration.
-pub struct Builder {
-    config: Config,
-    backend: Option<Box<dyn Backend>>,
-    recorder: Option<Recorder>,
-}
-
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Builder {
-    pub(crate) fn new(config: Config) -> Self {
-        Builder {
-            config,
-            backend: None,
-            recorder: None,
-        }
-    }
-
-    /// Reads the network through `backend` instead of the system's default
-    /// (another network namespace, a test's stand-in).
-    #[must_use]
-    pub fn backend(mut self, backend: Box<dyn Backend>) -> Self {
-        self.backend = Some(backend);
-        self
-    }
-
-    /// Hands every input of the Reconciler to `recorder` (`netstate record`).
-    #[must_use]
-    pub fn recorder(mut self, recorder: Recorder) -> Self {
-        self.recorder = Some(recorder);
-        self
-    }
-
-    /// Opens the sockets and reads the first state, blocking the calling
-    /// thread until it is known (a non-blocking conversation waited on with
-    /// the engine's own poller); its change, cause `initial`, is the first
-    /// [`MonitorSource::next_change`].
-    pub fn build(self) -> Result<MonitorSource, Error> {
-        let mut engine = self.engine()?;
-        let (_, changes) = engine.handle().subscribe();
-        let woken = engine.block_until_started()?;
-        Ok(MonitorSource {
-            engine,
-            changes,
-            again: woken.more_queued,
-        })
-    }
-
-    pub(crate) fn engine(self) -> Result<Engine, Error> {
-        let backend = match self.backend {
-            Some(b) => b,
-            None => netstate_sys::default_backend().map_err(Error::Open)?,
-        };
-        let mut engine = Engine::new(self.config, backend, Instant::now())?;
-        if let Some(r) = self.recorder {
-            engine.set_recorder(r);
-        }
-        Ok(engine)
-    }
-}
 
 /// The network monitor as a [`mio::event::Source`]: register it in your
 /// `Poll` (with [`Interest::READABLE`]) and drive it from your loop.
@@ -146,13 +79,28 @@ impl MonitorSource {
     /// A source monitoring this host's network (the caller's network
     /// namespace); returns once the first state is known.
     pub fn new(config: Config) -> Result<MonitorSource, Error> {
-        Builder::new(config).build()
+        MonitorSource::build(MonitorBuilder::new(config))
     }
 
     /// A builder for other backends or a recorder.
     #[must_use]
-    pub fn builder(config: Config) -> Builder {
-        Builder::new(config)
+    pub fn builder(config: Config) -> MonitorBuilder {
+        MonitorBuilder::new(config)
+    }
+
+    /// Opens the sockets and reads the first state, blocking the calling
+    /// thread until it is known (a non-blocking conversation waited on with
+    /// the engine's own poller); its change, cause `initial`, is the first
+    /// [`MonitorSource::next_change`].
+    pub fn build(builder: MonitorBuilder) -> Result<MonitorSource, Error> {
+        let mut engine = builder.build_engine()?;
+        let (_, changes) = engine.handle().subscribe();
+        let woken = engine.block_until_started()?;
+        Ok(MonitorSource {
+            engine,
+            changes,
+            again: woken.more_queued,
+        })
     }
 
     /// Runs the monitor after a readiness event for its token.

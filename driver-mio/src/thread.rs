@@ -5,15 +5,13 @@
 //! no mio and no runtime. It is the only thread any netstate crate starts.
 
 use std::fmt;
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use netstate_core::fanout::Subscriber;
-use netstate_core::{Change, Config, Snapshot};
-use netstate_sys::{sleep_clock, Backend, Engine, Handle, MonitorStats, Recorder};
+use netstate_core::{Change, Config};
+use netstate_sys::{sleep_clock, Backend, Engine, Handle, MonitorBuilder, Recorder};
 
-use crate::source::Builder;
 use crate::Error;
 
 /// A callback that receives every change on the monitor's thread.
@@ -21,7 +19,7 @@ pub type OnChange = Box<dyn FnMut(Change) + Send>;
 
 /// Starts a [`ThreadMonitor`] with options beyond the configuration.
 pub struct ThreadBuilder {
-    source: Builder,
+    source: MonitorBuilder,
     on_change: Option<OnChange>,
 }
 
@@ -52,7 +50,7 @@ impl ThreadBuilder {
 
     /// Calls `on_change` on the monitor's thread with every change, the
     /// initial one first. The monitor waits for it, so it should be quick;
-    /// slow consumers use [`ThreadMonitor::subscribe`] instead.
+    /// slow consumers use [`Handle::subscribe`] instead.
     #[must_use]
     pub fn on_change(mut self, on_change: impl FnMut(Change) + Send + 'static) -> Self {
         self.on_change = Some(Box::new(on_change));
@@ -62,7 +60,7 @@ impl ThreadBuilder {
     /// Reads the first state on the calling thread, then starts the
     /// monitor's thread; returns once both are done.
     pub fn start(self) -> Result<ThreadMonitor, Error> {
-        let mut engine = self.source.engine()?;
+        let mut engine = self.source.build_engine()?;
         let handle = engine.handle().clone();
         let (_, changes) = handle.subscribe();
         let woken = engine.block_until_started()?;
@@ -80,7 +78,7 @@ impl ThreadBuilder {
 
 /// A network monitor running its loop on a background thread (named
 /// `netstate-mio`). Query it from any thread; take changes from
-/// [`subscribe`](Self::subscribe) (blocking `recv_blocking`, or
+/// [`subscribe`](Handle::subscribe) (blocking `recv_blocking`, or
 /// `recv().await` in any runtime) or from the callback given to
 /// [`ThreadBuilder::on_change`]. Dropping it wakes the thread, joins it and
 /// so closes the monitor's sockets before `drop` returns.
@@ -108,45 +106,25 @@ impl ThreadMonitor {
     #[must_use]
     pub fn builder(config: Config) -> ThreadBuilder {
         ThreadBuilder {
-            source: Builder::new(config),
+            source: MonitorBuilder::new(config),
             on_change: None,
         }
-    }
-
-    /// The current state.
-    #[must_use]
-    pub fn state(&self) -> Arc<Snapshot> {
-        self.handle.state()
-    }
-
-    /// The current state and a subscriber to every change after it.
-    #[must_use]
-    pub fn subscribe(&self) -> (Arc<Snapshot>, Subscriber) {
-        self.handle.subscribe()
-    }
-
-    /// Asks the monitor to read the state now (without debounce); a change,
-    /// if there is one, is published with cause `forced`.
-    pub fn check_now(&self) {
-        self.handle.check_now();
-    }
-
-    /// The monitor's counters.
-    #[must_use]
-    pub fn stats(&self) -> MonitorStats {
-        self.handle.stats()
-    }
-
-    /// The runtime-independent handle.
-    #[must_use]
-    pub fn handle(&self) -> &Handle {
-        &self.handle
     }
 
     /// Stops the monitor and joins its thread (its sockets are closed when
     /// this returns). Subscribers then receive `None` once drained.
     pub fn shutdown(self) {
         drop(self);
+    }
+}
+
+/// The runtime-independent [`Handle`]: `state()`, `subscribe()` (the
+/// state and a subscriber, together), `check_now()`, `stats()`.
+impl std::ops::Deref for ThreadMonitor {
+    type Target = Handle;
+
+    fn deref(&self) -> &Handle {
+        &self.handle
     }
 }
 

@@ -37,10 +37,7 @@ fn events_only() -> Config {
 
 fn source_in(netns: &Arc<Netns>, config: Config) -> MonitorSource {
     let backend = NetlinkBackend::open_in(netns.clone()).expect("backend");
-    MonitorSource::builder(config)
-        .backend(Box::new(backend))
-        .build()
-        .expect("source")
+    MonitorSource::build(MonitorSource::builder(config).backend(Box::new(backend))).expect("source")
 }
 
 /// The application's loop: polls, runs the source, and returns the first
@@ -122,10 +119,9 @@ fn changes_keep_coming_through_the_source_after_its_socket_is_replaced() {
     let mut poll = Poll::new().expect("poll");
     let backend = NetlinkBackend::open_in(netns.clone()).expect("backend");
     let (faulty, faults) = FaultyBackend::new(Box::new(backend));
-    let mut source = MonitorSource::builder(events_only())
-        .backend(Box::new(faulty))
-        .build()
-        .expect("source");
+    let mut source =
+        MonitorSource::build(MonitorSource::builder(events_only()).backend(Box::new(faulty)))
+            .expect("source");
     poll.registry()
         .register(&mut source, NET, Interest::READABLE)
         .expect("register");

@@ -41,83 +41,23 @@ use std::fmt;
 use std::future::Future;
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
 use async_io::{Async, Timer};
 use futures_lite::FutureExt;
-use netstate_core::{Config, Snapshot};
-use netstate_sys::{sleep_clock, Backend, Engine, Handle, Recorder};
+use netstate_core::Config;
+use netstate_sys::{sleep_clock, Engine, Handle};
 
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
 pub use netstate_sys::MonitorStats;
 /// Why a monitor could not start (shared by every netstate driver).
 pub use netstate_sys::StartError as Error;
 
-/// Starts a [`Monitor`] with options beyond the configuration.
-pub struct Builder {
-    config: Config,
-    backend: Option<Box<dyn Backend>>,
-    recorder: Option<Recorder>,
-}
-
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Builder {
-    /// Reads the network through `backend` instead of the system's default
-    /// (another network namespace, a test's stand-in).
-    #[must_use]
-    pub fn backend(mut self, backend: Box<dyn Backend>) -> Self {
-        self.backend = Some(backend);
-        self
-    }
-
-    /// Hands every input of the Reconciler to `recorder` (`netstate record`).
-    #[must_use]
-    pub fn recorder(mut self, recorder: Recorder) -> Self {
-        self.recorder = Some(recorder);
-        self
-    }
-
-    /// Opens the sockets and gives the monitor and the task that runs it:
-    /// spawn the task, then await [`Monitor::ready`].
-    pub fn build(self) -> Result<(Monitor, MonitorTask), Error> {
-        let backend = match self.backend {
-            Some(b) => b,
-            None => netstate_sys::default_backend().map_err(Error::Open)?,
-        };
-        let mut engine = Engine::new(self.config, backend, Instant::now())?;
-        if let Some(r) = self.recorder {
-            engine.set_recorder(r);
-        }
-        let (status_tx, status) = async_channel::bounded(1);
-        let (ended_tx, ended) = async_channel::bounded(1);
-        let monitor = Monitor {
-            handle: engine.handle().clone(),
-            status,
-            ended,
-        };
-        let task = MonitorTask(Box::pin(run(engine, status_tx, ended_tx)));
-        Ok((monitor, task))
-    }
-
-    /// Builds the monitor, hands its task to `spawn`, and returns once the
-    /// first state is known.
-    pub async fn start(self, spawn: impl FnOnce(MonitorTask)) -> Result<Monitor, Error> {
-        let (monitor, task) = self.build()?;
-        spawn(task);
-        monitor.ready().await?;
-        Ok(monitor)
-    }
-}
+/// Options beyond the configuration (another backend, a recorder): pass
+/// it to [`Monitor::build`] or [`Monitor::start`].
+pub use netstate_sys::MonitorBuilder as Builder;
 
 /// The monitor's loop, to spawn on any executor. It ends when the monitor
 /// is dropped or shut down, or if its first enumeration fails.
@@ -153,17 +93,40 @@ impl Monitor {
     /// namespace) whose task `spawn` spawns; returns once the first state
     /// is known.
     pub async fn new(config: Config, spawn: impl FnOnce(MonitorTask)) -> Result<Monitor, Error> {
-        Monitor::builder(config).start(spawn).await
+        Monitor::start(Monitor::builder(config), spawn).await
     }
 
     /// A builder for other backends or a recorder.
     #[must_use]
     pub fn builder(config: Config) -> Builder {
-        Builder {
-            config,
-            backend: None,
-            recorder: None,
-        }
+        Builder::new(config)
+    }
+
+    /// Opens the sockets and gives the monitor and the task that runs it:
+    /// spawn the task, then await [`Monitor::ready`].
+    pub fn build(builder: Builder) -> Result<(Monitor, MonitorTask), Error> {
+        let engine = builder.build_engine()?;
+        let (status_tx, status) = async_channel::bounded(1);
+        let (ended_tx, ended) = async_channel::bounded(1);
+        let monitor = Monitor {
+            handle: engine.handle().clone(),
+            status,
+            ended,
+        };
+        let task = MonitorTask(Box::pin(run(engine, status_tx, ended_tx)));
+        Ok((monitor, task))
+    }
+
+    /// Builds the monitor, hands its task to `spawn`, and returns once the
+    /// first state is known.
+    pub async fn start(
+        builder: Builder,
+        spawn: impl FnOnce(MonitorTask),
+    ) -> Result<Monitor, Error> {
+        let (monitor, task) = Monitor::build(builder)?;
+        spawn(task);
+        monitor.ready().await?;
+        Ok(monitor)
     }
 
     /// Waits until the first state is known (the task must be running).
@@ -176,41 +139,21 @@ impl Monitor {
         }
     }
 
-    /// The current state.
-    #[must_use]
-    pub fn state(&self) -> Arc<Snapshot> {
-        self.handle.state()
-    }
-
-    /// The current state and a subscriber to every change after it.
-    #[must_use]
-    pub fn subscribe(&self) -> (Arc<Snapshot>, Subscriber) {
-        self.handle.subscribe()
-    }
-
-    /// Asks the monitor to read the state now (without debounce); a change,
-    /// if there is one, is published with cause `forced`.
-    pub fn check_now(&self) {
-        self.handle.check_now();
-    }
-
-    /// The monitor's counters.
-    #[must_use]
-    pub fn stats(&self) -> MonitorStats {
-        self.handle.stats()
-    }
-
-    /// The runtime-independent handle.
-    #[must_use]
-    pub fn handle(&self) -> &Handle {
-        &self.handle
-    }
-
     /// Stops the monitor and waits until its task has ended and its sockets
     /// are closed. Subscribers then receive `None` once drained.
     pub async fn shutdown(self) {
         self.handle.stop();
         while self.ended.recv().await.is_ok() {}
+    }
+}
+
+/// The runtime-independent [`Handle`]: `state()`, `subscribe()` (the
+/// state and a subscriber, together), `check_now()`, `stats()`.
+impl std::ops::Deref for Monitor {
+    type Target = Handle;
+
+    fn deref(&self) -> &Handle {
+        &self.handle
     }
 }
 

@@ -27,7 +27,7 @@
 //!
 //! ## Subscribers
 //!
-//! [`Monitor::subscribe`] gives the current state and a [`Subscriber`]:
+//! `Monitor::subscribe` (from its [`Handle`]) gives the current state and a [`Subscriber`]:
 //! its own bounded queue that the monitor never waits on. A subscriber that
 //! falls behind gets the changes it missed merged into one exact change
 //! ending on the latest state (see `netstate_core::fanout`).
@@ -37,13 +37,11 @@
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
-use std::fmt;
 use std::os::fd::OwnedFd;
-use std::sync::Arc;
 use std::time::Instant;
 
-use netstate_core::{Config, Snapshot};
-use netstate_sys::{sleep_clock, Backend, Engine, Handle, Recorder};
+use netstate_core::Config;
+use netstate_sys::{sleep_clock, Engine, Handle};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::sync::oneshot;
@@ -55,54 +53,42 @@ pub use netstate_sys::MonitorStats;
 /// Why a monitor could not start (shared by every netstate driver).
 pub use netstate_sys::StartError as Error;
 
-/// Starts a [`Monitor`] with options beyond the configuration.
-pub struct Builder {
-    config: Config,
-    backend: Option<Box<dyn Backend>>,
-    recorder: Option<Recorder>,
+/// Options beyond the configuration (another backend, a recorder): pass
+/// it to [`Monitor::start`] or [`Monitor::start_subscribed`].
+pub use netstate_sys::MonitorBuilder as Builder;
+
+/// A running network monitor. Cheap to query from any task; dropping it
+/// stops the monitor.
+#[derive(Debug)]
+pub struct Monitor {
+    handle: Handle,
+    task: Option<JoinHandle<()>>,
 }
 
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+impl Monitor {
+    /// Starts a monitor of this host's network (the caller's network
+    /// namespace); returns once the first state is known.
+    pub async fn new(config: Config) -> Result<Monitor, Error> {
+        Monitor::start(Monitor::builder(config)).await
     }
-}
 
-impl Builder {
-    /// Reads the network through `backend` instead of the system's default
-    /// (another network namespace, a test's stand-in).
+    /// A builder for other backends or a recorder.
     #[must_use]
-    pub fn backend(mut self, backend: Box<dyn Backend>) -> Self {
-        self.backend = Some(backend);
-        self
+    pub fn builder(config: Config) -> Builder {
+        Builder::new(config)
     }
 
-    /// Hands every input of the Reconciler to `recorder` (`netstate record`).
-    #[must_use]
-    pub fn recorder(mut self, recorder: Recorder) -> Self {
-        self.recorder = Some(recorder);
-        self
-    }
-
-    /// Starts the monitor; returns once the first state is known.
-    pub async fn start(self) -> Result<Monitor, Error> {
-        self.start_subscribed().await.map(|(m, _)| m)
+    /// Starts the monitor `builder` describes; returns once the first
+    /// state is known.
+    pub async fn start(builder: Builder) -> Result<Monitor, Error> {
+        Monitor::start_subscribed(builder).await.map(|(m, _)| m)
     }
 
     /// Starts the monitor with a subscriber that exists before the first
     /// publication, so it receives the initial change (seq 1, cause
     /// `initial`) and every one after it.
-    pub async fn start_subscribed(self) -> Result<(Monitor, Subscriber), Error> {
-        let backend = match self.backend {
-            Some(b) => b,
-            None => netstate_sys::default_backend().map_err(Error::Open)?,
-        };
-        let mut engine = Engine::new(self.config, backend, Instant::now())?;
-        if let Some(r) = self.recorder {
-            engine.set_recorder(r);
-        }
+    pub async fn start_subscribed(builder: Builder) -> Result<(Monitor, Subscriber), Error> {
+        let engine = builder.build_engine()?;
         let handle = engine.handle().clone();
         let (_, subscriber) = handle.subscribe();
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -117,63 +103,6 @@ impl Builder {
             Err(_) => Err(Error::Stopped),
         }
     }
-}
-
-/// A running network monitor. Cheap to query from any task; dropping it
-/// stops the monitor.
-#[derive(Debug)]
-pub struct Monitor {
-    handle: Handle,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Monitor {
-    /// Starts a monitor of this host's network (the caller's network
-    /// namespace); returns once the first state is known.
-    pub async fn new(config: Config) -> Result<Monitor, Error> {
-        Monitor::builder(config).start().await
-    }
-
-    /// A builder for other backends or a recorder.
-    #[must_use]
-    pub fn builder(config: Config) -> Builder {
-        Builder {
-            config,
-            backend: None,
-            recorder: None,
-        }
-    }
-
-    /// The current state.
-    #[must_use]
-    pub fn state(&self) -> Arc<Snapshot> {
-        self.handle.state()
-    }
-
-    /// The current state and a subscriber to every change after it.
-    #[must_use]
-    pub fn subscribe(&self) -> (Arc<Snapshot>, Subscriber) {
-        self.handle.subscribe()
-    }
-
-    /// Asks the monitor to read the state now (without debounce); a change,
-    /// if there is one, is published with cause `forced`.
-    pub fn check_now(&self) {
-        self.handle.check_now();
-    }
-
-    /// The monitor's counters.
-    #[must_use]
-    pub fn stats(&self) -> MonitorStats {
-        self.handle.stats()
-    }
-
-    /// The runtime-independent handle (clone it to share the monitor with
-    /// code that does not know tokio).
-    #[must_use]
-    pub fn handle(&self) -> &Handle {
-        &self.handle
-    }
 
     /// Stops the monitor and waits until its task has ended and its sockets
     /// are closed. Subscribers then receive `None` once drained.
@@ -182,6 +111,16 @@ impl Monitor {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+/// The runtime-independent [`Handle`]: `state()`, `subscribe()` (the
+/// state and a subscriber, together), `check_now()`, `stats()`.
+impl std::ops::Deref for Monitor {
+    type Target = Handle;
+
+    fn deref(&self) -> &Handle {
+        &self.handle
     }
 }
 

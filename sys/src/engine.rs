@@ -73,6 +73,65 @@ pub enum Recorded<'a> {
 /// A callback that receives every input the Reconciler gets, with its time.
 pub type Recorder = Box<dyn FnMut(Instant, Recorded<'_>) + Send>;
 
+/// What a monitor is built from, the same for every driver: the
+/// configuration, and optionally another backend (a network namespace, a
+/// test's stand-in) and a recorder (`netstate record`). Each driver's
+/// `Monitor::builder(config)` returns one and its start functions take it.
+pub struct MonitorBuilder {
+    config: Config,
+    backend: Option<Box<dyn Backend>>,
+    recorder: Option<Recorder>,
+}
+
+impl std::fmt::Debug for MonitorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitorBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MonitorBuilder {
+    /// A monitor of this host's network (the caller's namespace) with
+    /// `config`.
+    #[must_use]
+    pub fn new(config: Config) -> Self {
+        MonitorBuilder {
+            config,
+            backend: None,
+            recorder: None,
+        }
+    }
+
+    /// Reads the network through `backend` instead of the system's default.
+    #[must_use]
+    pub fn backend(mut self, backend: Box<dyn Backend>) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// Hands every input of the Reconciler to `recorder` (on the monitor's
+    /// loop).
+    #[must_use]
+    pub fn recorder(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Opens the sockets: the engine a driver then runs.
+    pub fn build_engine(self) -> Result<Engine, StartError> {
+        let backend = match self.backend {
+            Some(b) => b,
+            None => crate::default_backend().map_err(StartError::Open)?,
+        };
+        let mut engine = Engine::new(self.config, backend, Instant::now())?;
+        if let Some(r) = self.recorder {
+            engine.set_recorder(r);
+        }
+        Ok(engine)
+    }
+}
+
 /// The enumeration the backend is running for the Reconciler.
 #[derive(Clone, Copy, Debug)]
 struct InFlight {

@@ -94,21 +94,19 @@ fn main() {
             .build()
             .expect("runtime");
         let (m, mut sub) = rt
-            .block_on(
-                netstate_tokio::Monitor::builder(config())
-                    .backend(backend(&netns))
-                    .start_subscribed(),
-            )
+            .block_on(netstate_tokio::Monitor::start_subscribed(
+                netstate_tokio::Monitor::builder(config()).backend(backend(&netns)),
+            ))
             .expect("tokio monitor");
         let _initial = sub.try_recv();
         report("netstate-tokio", measure(&netns, index, &mut sub));
         rt.block_on(m.shutdown());
     }
     {
-        let (m, task) = netstate_smol::Monitor::builder(config())
-            .backend(backend(&netns))
-            .build()
-            .expect("smol monitor");
+        let (m, task) = netstate_smol::Monitor::build(
+            netstate_smol::Monitor::builder(config()).backend(backend(&netns)),
+        )
+        .expect("smol monitor");
         // The smallest executor: a thread blocking on the monitor's task.
         let runner = std::thread::spawn(move || futures_lite::future::block_on(task));
         futures_lite::future::block_on(m.ready()).expect("smol monitor starts");

@@ -60,9 +60,8 @@ fn main() {
             .debounce(Duration::ZERO)
             .build()
             .expect("config");
-        let m = netstate_tokio::Monitor::builder(config)
-            .backend(Box::new(backend))
-            .start()
+        let builder = netstate_tokio::Monitor::builder(config).backend(Box::new(backend));
+        let m = netstate_tokio::Monitor::start(builder)
             .await
             .expect("monitor");
         let interfaces = m.state().interfaces().len();

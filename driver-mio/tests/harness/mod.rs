@@ -28,9 +28,7 @@ impl DriverHarness for Mio {
     type Monitor = Running;
 
     fn start(config: Config, backend: Box<dyn Backend>) -> Running {
-        let mut source = MonitorSource::builder(config)
-            .backend(backend)
-            .build()
+        let mut source = MonitorSource::build(MonitorSource::builder(config).backend(backend))
             .expect("monitor starts");
         let handle = source.handle().clone();
         let mut poll = Poll::new().expect("poll");

@@ -34,11 +34,10 @@ impl DriverHarness for Smol {
                 }))
             })
         };
-        let monitor = block_on(
-            Monitor::builder(config)
-                .backend(backend)
-                .start(|task| ex.spawn(task).detach()),
-        )
+        let monitor = block_on(Monitor::start(
+            Monitor::builder(config).backend(backend),
+            |task| ex.spawn(task).detach(),
+        ))
         .expect("monitor starts");
         Running {
             monitor: Some(monitor),
@@ -48,7 +47,7 @@ impl DriverHarness for Smol {
     }
 
     fn handle(m: &Running) -> &Handle {
-        m.monitor.as_ref().expect("running").handle()
+        m.monitor.as_ref().expect("running")
     }
 
     fn stop(mut m: Running) {

@@ -23,7 +23,7 @@ impl DriverHarness for Tokio {
             .build()
             .expect("runtime");
         let monitor = rt
-            .block_on(Monitor::builder(config).backend(backend).start())
+            .block_on(Monitor::start(Monitor::builder(config).backend(backend)))
             .expect("monitor starts");
         Running {
             rt,
@@ -32,7 +32,7 @@ impl DriverHarness for Tokio {
     }
 
     fn handle(m: &Running) -> &Handle {
-        m.monitor.as_ref().expect("running").handle()
+        m.monitor.as_ref().expect("running")
     }
 
     fn stop(mut m: Running) {

@@ -63,11 +63,10 @@ impl Mon {
     pub(crate) async fn start(lib: &Lib) -> Result<Mon, String> {
         match lib {
             Lib::Netstate { debounce_ms } => {
-                let (monitor, mut sub) =
-                    netstate_tokio::Monitor::builder(Lib::config(*debounce_ms)?)
-                        .start_subscribed()
-                        .await
-                        .map_err(|e| format!("netstate: {e}"))?;
+                let builder = netstate_tokio::Monitor::builder(Lib::config(*debounce_ms)?);
+                let (monitor, mut sub) = netstate_tokio::Monitor::start_subscribed(builder)
+                    .await
+                    .map_err(|e| format!("netstate: {e}"))?;
                 while sub.try_recv().is_ok() {}
                 Ok(Mon::Netstate { monitor, sub })
             }

@@ -273,7 +273,7 @@ struct Counters {
 }
 
 fn sample(mon: &Mon, c: &Counters) -> Value {
-    let stats = mon.netstate().map(netstate_tokio::Monitor::stats);
+    let stats = mon.netstate().map(|m| m.stats());
     json!({
         "mono_ns": mono_ns(),
         "cpu_ns": process_cpu_ns(),
@@ -350,7 +350,7 @@ async fn overflow(lib: &Lib, marker: IpAddr, mut cmds: mpsc::UnboundedReceiver<S
                 Some("quit") | None => {
                     let view = mon.addrs();
                     let kernel = truth()?;
-                    let stats = mon.netstate().map(netstate_tokio::Monitor::stats);
+                    let stats = mon.netstate().map(|m| m.stats());
                     emit(&json!({
                         "final": true,
                         "equal": view == kernel,
