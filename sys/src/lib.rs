@@ -19,8 +19,12 @@
 //!   in-kernel filter that drops route messages that cannot change the
 //!   default route; overflow (`ENOBUFS`) is reported apart from errors, and
 //!   datagrams not sent by the kernel are dropped.
-//! * [`Enumerator`]: link and address dumps plus one route lookup per family
-//!   over its own socket, into a `Snapshot`; interrupted dumps are retried.
+//! * [`NetlinkBackend`]: the route socket plus a non-blocking dump socket
+//!   over which each enumeration is a conversation
+//!   (`netstate_core::wire::netlink::conversation`) read a few datagrams per
+//!   loop turn.
+//! * [`Enumerator`]: the same conversation over a blocking socket, for
+//!   one-off reads.
 //! * [`Netns`]: open either inside a network namespace.
 //!
 //! ## BSD and macOS (not yet verified on a real host)
@@ -34,7 +38,12 @@
 //!
 //! ## Everywhere
 //!
-//! * [`Engine`]: the loop body every driver runs.
+//! * [`Engine`]: the loop body every driver runs, behind one readiness
+//!   descriptor (a `polling::Poller`); [`MonitorBuilder`] builds it.
+//! * [`Handle`]: what every driver's monitor offers its users (state,
+//!   race-free subscribe, forced check, counters, stop).
+//! * [`Backend`] / [`EventSource`]: what the engine reads, non-blocking;
+//!   tests wrap them to inject faults (no test switch lives here).
 //! * [`sleep_clock()`] reads the clock that keeps counting while the host
 //!   sleeps, beside the one `Instant` uses (`CLOCK_BOOTTIME` on Linux,
 //!   `CLOCK_MONOTONIC_RAW` on macOS; see its docs for each platform).
