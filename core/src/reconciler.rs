@@ -556,31 +556,35 @@ impl Reconciler {
         id: EnumerationId,
         result: Result<Snapshot, OsError>,
     ) {
-        let flight = match self.in_flight {
-            Some(flight) if flight.id == id => flight,
-            _ => {
-                self.stats.stale_results += 1;
-                return;
-            }
+        let Some(flight) = self.take_flight(id) else {
+            return;
         };
-        self.in_flight = None;
-        self.timers.stop(Timer::EnumerationTimeout);
         match result {
             Ok(snapshot) => self.enumeration_succeeded(now, flight, snapshot),
             Err(_) => self.enumeration_failed(now, flight),
         }
     }
 
-    fn handle_interrupted(&mut self, now: Instant, id: EnumerationId) {
-        let flight = match self.in_flight {
-            Some(flight) if flight.id == id => flight,
+    /// The enumeration in flight, if `id` is its id: it is no longer in
+    /// flight. An answer with another id is stale (counted, ignored).
+    fn take_flight(&mut self, id: EnumerationId) -> Option<InFlight> {
+        match self.in_flight {
+            Some(flight) if flight.id == id => {
+                self.in_flight = None;
+                self.timers.stop(Timer::EnumerationTimeout);
+                Some(flight)
+            }
             _ => {
                 self.stats.stale_results += 1;
-                return;
+                None
             }
+        }
+    }
+
+    fn handle_interrupted(&mut self, now: Instant, id: EnumerationId) {
+        let Some(flight) = self.take_flight(id) else {
+            return;
         };
-        self.in_flight = None;
-        self.timers.stop(Timer::EnumerationTimeout);
         self.stats.interrupted_enumerations += 1;
         // The kernel answered: whatever failed before is over.
         self.retry_attempt = 0;

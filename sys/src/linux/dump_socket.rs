@@ -21,14 +21,14 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 use netstate_core::wire::netlink::conversation::{Conversation, Outcome};
-use netstate_core::wire::netlink::lookup::kernel_honours_fib_match;
 use netstate_core::wire::netlink::requests::{PROBES_V4, PROBES_V6};
 use netstate_core::OsError;
 use rustix::net::netlink::SocketAddrNetlink;
 use rustix::net::{
-    bind, recvfrom, send, socket_with, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType,
+    bind, send, socket_with, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType,
 };
 
+use super::enumerate::{fib_match_honoured, recv_from_kernel};
 use super::netns::Netns;
 use crate::backend::{EnumerateFailure, EnumerationCounters, EnumerationPoll};
 
@@ -61,10 +61,7 @@ impl DumpSocket {
     /// A dump socket in `netns` (or the caller's namespace).
     pub(crate) fn open(netns: Option<Arc<Netns>>) -> io::Result<Self> {
         let fd = open_nonblocking(netns.as_deref())?;
-        let fib_match_honoured = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .ok()
-            .and_then(|r| kernel_honours_fib_match(&r))
-            .unwrap_or(true);
+        let fib_match_honoured = fib_match_honoured();
         Ok(DumpSocket {
             fd,
             netns,
@@ -199,32 +196,7 @@ impl DumpSocket {
     /// Receives one datagram without blocking, growing the buffer to fit;
     /// `None` for one that did not come from the kernel (dropped).
     fn recv(&mut self) -> Result<Option<usize>, rustix::io::Errno> {
-        let wanted = loop {
-            match recvfrom(
-                &self.fd,
-                &mut self.buf[..0],
-                RecvFlags::PEEK | RecvFlags::TRUNC | RecvFlags::DONTWAIT,
-            ) {
-                Ok((_, len, _)) => break len,
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e),
-            }
-        };
-        if wanted > self.buf.len() {
-            self.buf.resize(wanted, 0);
-        }
-        loop {
-            match recvfrom(&self.fd, &mut self.buf[..], RecvFlags::DONTWAIT) {
-                Ok((_, len, from)) => {
-                    let from_kernel = from
-                        .and_then(|a| SocketAddrNetlink::try_from(a).ok())
-                        .is_some_and(|a| a.pid() == 0);
-                    return Ok(from_kernel.then_some(len.min(self.buf.len())));
-                }
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e),
-            }
-        }
+        recv_from_kernel(&self.fd, &mut self.buf, RecvFlags::DONTWAIT)
     }
 }
 

@@ -134,7 +134,7 @@ impl Enumerator {
             buf: vec![0; 32 << 10],
             probes_v4: PROBES_V4,
             probes_v6: PROBES_V6,
-            fib_match_honoured: Enumerator::kernel_honours_fib_match(),
+            fib_match_honoured: fib_match_honoured(),
         })
     }
 
@@ -185,16 +185,6 @@ impl Enumerator {
         self.counters.interrupted_dumps += u64::from(c.interrupted_dumps());
         self.counters.skipped_records += u64::from(c.skipped_records());
         result
-    }
-
-    /// Whether the running kernel honours `RTM_F_FIB_MATCH` (4.13 and
-    /// later), from `/proc/sys/kernel/osrelease`; when that cannot be read,
-    /// assumed (4.13 is from 2017).
-    fn kernel_honours_fib_match() -> bool {
-        std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .ok()
-            .and_then(|r| kernel_honours_fib_match(&r))
-            .unwrap_or(true)
     }
 
     /// Runs `c` to its outcome: sends what it gives, feeds it what the
@@ -252,33 +242,59 @@ impl Enumerator {
     /// Receives one datagram from the kernel, growing the buffer to fit.
     fn recv(&mut self) -> Result<usize, Recv> {
         loop {
-            let peek = recvfrom(
-                &self.fd,
-                &mut self.buf[..0],
-                RecvFlags::PEEK | RecvFlags::TRUNC,
-            );
-            let wanted = match peek {
-                Ok((_, len, _)) => len,
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(rustix::io::Errno::AGAIN) => return Err(Recv::Timeout),
-                Err(e) => return Err(Recv::Failed(e.raw_os_error())),
-            };
-            if wanted > self.buf.len() {
-                self.buf.resize(wanted, 0);
-            }
-            match recvfrom(&self.fd, &mut self.buf[..], RecvFlags::empty()) {
-                Ok((_, len, from)) => {
-                    let from_kernel = from
-                        .and_then(|a| SocketAddrNetlink::try_from(a).ok())
-                        .is_some_and(|a| a.pid() == 0);
-                    if from_kernel {
-                        return Ok(len.min(self.buf.len()));
-                    }
-                }
-                Err(rustix::io::Errno::INTR) => {}
+            match recv_from_kernel(&self.fd, &mut self.buf, RecvFlags::empty()) {
+                Ok(Some(len)) => return Ok(len),
+                Ok(None) => {}
                 Err(rustix::io::Errno::AGAIN) => return Err(Recv::Timeout),
                 Err(e) => return Err(Recv::Failed(e.raw_os_error())),
             }
+        }
+    }
+}
+
+/// Whether the running kernel honours `RTM_F_FIB_MATCH` (4.13 and later),
+/// from `/proc/sys/kernel/osrelease`; when that cannot be read, assumed
+/// (4.13 is from 2017).
+pub(super) fn fib_match_honoured() -> bool {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .and_then(|r| kernel_honours_fib_match(&r))
+        .unwrap_or(true)
+}
+
+/// Receives one datagram on the netlink socket `fd` into `buf`, grown to
+/// fit it first (a peek gives its size), retrying `EINTR`. `Ok(None)` for a
+/// datagram another process sent (dropped unread). `flags` adds to the
+/// receive (`DONTWAIT` for a caller that must not block).
+pub(super) fn recv_from_kernel(
+    fd: &OwnedFd,
+    buf: &mut Vec<u8>,
+    flags: RecvFlags,
+) -> Result<Option<usize>, rustix::io::Errno> {
+    let wanted = loop {
+        match recvfrom(
+            fd,
+            &mut buf[..0],
+            RecvFlags::PEEK | RecvFlags::TRUNC | flags,
+        ) {
+            Ok((_, len, _)) => break len,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    };
+    if wanted > buf.len() {
+        buf.resize(wanted, 0);
+    }
+    loop {
+        match recvfrom(fd, &mut buf[..], flags) {
+            Ok((_, len, from)) => {
+                let from_kernel = from
+                    .and_then(|a| SocketAddrNetlink::try_from(a).ok())
+                    .is_some_and(|a| a.pid() == 0);
+                return Ok(from_kernel.then_some(len.min(buf.len())));
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e),
         }
     }
 }
