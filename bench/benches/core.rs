@@ -19,7 +19,7 @@ fn handle_input(c: &mut Criterion) {
         .expect("valid config");
     let start = Instant::now();
     let mut r = Reconciler::new(config, start);
-    if let Some(Action::Enumerate { id }) = r.poll_action() {
+    if let Some(Action::Enumerate { id, .. }) = r.poll_action() {
         let result = Ok(synthetic_snapshot(16, 2, 0));
         r.handle_input(start, Input::Enumerated { id, result });
     }

@@ -219,6 +219,9 @@ struct StatsFields {
     interrupted_dumps: u64,
     /// Added: records an enumeration skipped because they could not be used.
     skipped_records: u64,
+    /// Added: of `enumerations`, those that read only the interfaces the
+    /// hints named (and the default routes).
+    targeted_reads: u64,
 }
 
 /// A trace file being written: the first write error, if any, and a
@@ -432,6 +435,7 @@ async fn watch(args: WatchArgs, record: Option<PathBuf>) -> Result<(), CliError>
                 rebinds: s.rebinds,
                 interrupted_dumps: stats.interrupted_dumps,
                 skipped_records: stats.skipped_records,
+                targeted_reads: s.targeted_reads,
             },
         }))?;
     }

@@ -348,7 +348,7 @@ fn a_trace() -> Vec<String> {
     let answer = |r: &mut Reconciler, now, addr: &str, lines: &mut Vec<String>| {
         let mut answered = 0;
         while let Some(a) = r.poll_action() {
-            if let Action::Enumerate { id } = a {
+            if let Action::Enumerate { id, .. } = a {
                 let input = Input::Enumerated {
                     id,
                     result: Ok(snap(addr)),

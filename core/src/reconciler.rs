@@ -6,11 +6,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use smallvec::SmallVec;
-
 use crate::change::{Cause, Change};
 use crate::config::Config;
 use crate::event::{RouteEvent, RouteEventKind};
+use crate::ifname;
+use crate::refresh::{changes_nothing, merge, Refresh, Scope, Targets};
 use crate::snapshot::Snapshot;
 use crate::timer::{Timer, TimerTable};
 
@@ -67,12 +67,24 @@ pub enum Input {
     /// (Linux `CLOCK_BOOTTIME`, else the wall clock), as time since that
     /// clock's epoch. Feed one at every wake-up.
     SleepClock(Duration),
-    /// The result of the enumeration [`Action::Enumerate`] asked for.
+    /// The result of the enumeration [`Action::Enumerate`] asked for, when
+    /// it read the whole table (whatever its [`Scope`]: a full read always
+    /// answers a targeted one).
     Enumerated {
         /// The id the action carried.
         id: EnumerationId,
         /// The state read, or why it could not be read.
         result: Result<Snapshot, OsError>,
+    },
+    /// The result of an [`Action::Enumerate`] of [`Scope::Targeted`] that
+    /// read only its targets and the default routes. The answer to a
+    /// [`Scope::All`] enumeration must be [`Input::Enumerated`]: a targeted
+    /// answer to it counts as a failed enumeration.
+    Refreshed {
+        /// The id the action carried.
+        id: EnumerationId,
+        /// What was read, or why it could not be read.
+        result: Result<Refresh, OsError>,
     },
     /// The enumeration [`Action::Enumerate`] asked for could not read one
     /// consistent table: it changed under every attempt (the kernel marked
@@ -96,11 +108,14 @@ pub enum Input {
 /// Something the Reconciler asks the driver to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Read the whole network state and answer with [`Input::Enumerated`]
-    /// carrying this id.
+    /// Read the network state and answer with [`Input::Enumerated`] (the
+    /// whole table) or, for a [`Scope::Targeted`] read, [`Input::Refreshed`]
+    /// (the targets and the default routes), carrying this id.
     Enumerate {
         /// The id to answer with.
         id: EnumerationId,
+        /// What to read.
+        scope: Scope,
     },
     /// Hand this change to subscribers.
     Publish(Change),
@@ -117,8 +132,11 @@ pub struct Stats {
     pub route_events: u64,
     /// Route hints the filter ruled out.
     pub ignored_events: u64,
-    /// Enumerations asked for.
+    /// Enumerations asked for, full and targeted.
     pub enumerations: u64,
+    /// Of [`Stats::enumerations`], those of [`Scope::Targeted`]: only the
+    /// interfaces the hints named, and the default routes.
+    pub targeted_reads: u64,
     /// Changes published.
     pub publications: u64,
     /// Route-socket overflows reported.
@@ -135,9 +153,12 @@ pub struct Stats {
 }
 
 /// The reasons gathered for the next enumeration.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Wanted {
     cause: Cause,
+    /// What the reasons need read: [`Scope::All`] unless every reason is a
+    /// hint about a published interface or a default route.
+    scope: Scope,
     /// A timer ran out or the request was urgent: start at the next
     /// [`Reconciler::poll_action`] that is allowed to.
     ready: bool,
@@ -147,11 +168,39 @@ struct Wanted {
     force_publish: bool,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct InFlight {
     id: EnumerationId,
     cause: Cause,
     force_publish: bool,
+    scope: Scope,
+}
+
+/// What a hint needs read.
+#[derive(Clone, Copy, Debug)]
+enum HintScope {
+    /// One interface of the published state (and the default routes).
+    Interface(u32),
+    /// The default routes only.
+    Routes,
+    /// Everything: the hint cannot be attributed.
+    All,
+}
+
+/// `scope` widened to cover `hint` too.
+fn widen(scope: &mut Scope, hint: HintScope) {
+    let Scope::Targeted(targets) = scope else {
+        return;
+    };
+    match hint {
+        HintScope::Interface(index) => {
+            if !targets.insert(index) {
+                *scope = Scope::All;
+            }
+        }
+        HintScope::Routes => {}
+        HintScope::All => *scope = Scope::All,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,7 +253,8 @@ enum MonitorState {
 /// loop {
 ///     while let Some(action) = r.poll_action() {
 ///         match action {
-///             Action::Enumerate { id } => {
+///             Action::Enumerate { id, .. } => {
+///                 // A full read answers any scope.
 ///                 let result = Ok(Snapshot::empty()); // read the OS here
 ///                 r.handle_input(start, Input::Enumerated { id, result });
 ///             }
@@ -248,12 +298,32 @@ enum MonitorState {
 ///   name must remove the interface at once).
 /// * A result equal to the current state publishes nothing, unless the host
 ///   slept ([`Cause::TimeJump`]).
+///
+/// # What is read
+///
+/// A read is [`Scope::Targeted`] when every reason gathered for it is a
+/// hint it can attribute: an address hint, or a link hint under the
+/// interface's published name, about an interface the published state
+/// holds (that interface is read), or a route hint with a known prefix
+/// (only the default routes are read; they are read by every targeted read,
+/// since the kernel removes routes with an address or a link without a
+/// route message). At most [`MAX_TARGETS`](crate::MAX_TARGETS) interfaces.
+/// Everything else reads the whole table ([`Scope::All`]): the first state,
+/// an overflow, a rebind, a time jump, a forced check, the periodic
+/// reconcile, a failed read's retry, and any hint about an unknown index, a
+/// rename, a deleted link, a rule, or a message that could not be parsed.
+/// A targeted answer is merged into the state with
+/// [`refresh::merge`](crate::refresh::merge); one that cannot be merged
+/// (a default route through an interface the state lacks, a name taken)
+/// asks for a full read at once. The reconcile interval runs from the last
+/// full read.
 pub struct Reconciler {
     config: Config,
     timers: TimerTable,
     state: Option<Arc<Snapshot>>,
     /// Indexes of the interfaces the filter removed from the last enumeration.
-    ignored: SmallVec<[u32; 8]>,
+    /// with their names (a default route through one is named after it).
+    ignored: Vec<(u32, String)>,
     seq: u64,
     next_id: u64,
     in_flight: Option<InFlight>,
@@ -294,7 +364,7 @@ impl Reconciler {
             config,
             timers: TimerTable::default(),
             state: None,
-            ignored: SmallVec::new(),
+            ignored: Vec::new(),
             seq: 0,
             next_id: 0,
             in_flight: None,
@@ -350,8 +420,8 @@ impl Reconciler {
         if matches!(self.actions.front(), Some(Action::Publish(_))) {
             return self.actions.pop_front();
         }
-        if let Some(id) = self.try_start() {
-            return Some(Action::Enumerate { id });
+        if let Some((id, scope)) = self.try_start() {
+            return Some(Action::Enumerate { id, scope });
         }
         self.actions.pop_front()
     }
@@ -383,9 +453,14 @@ impl Reconciler {
                     self.make_ready();
                 }
                 Timer::Reconcile => {
-                    // An enumeration in flight is as fresh as a reconcile
-                    // would be; its completion re-arms the interval.
-                    if self.in_flight.is_none() {
+                    // A full read in flight is as fresh as a reconcile
+                    // would be; its completion re-arms the interval. A
+                    // targeted one is not.
+                    let full_in_flight = self
+                        .in_flight
+                        .as_ref()
+                        .is_some_and(|f| f.scope == Scope::All);
+                    if !full_in_flight {
                         self.request(Cause::Reconcile, false, false);
                         self.make_ready();
                     }
@@ -414,6 +489,7 @@ impl Reconciler {
             Input::Route(event) => self.handle_route(now, &event),
             Input::SleepClock(sample) => self.handle_sleep_clock(now, sample),
             Input::Enumerated { id, result } => self.handle_enumerated(now, id, result),
+            Input::Refreshed { id, result } => self.handle_refreshed(now, id, result),
             Input::EnumerationInterrupted { id } => self.handle_interrupted(now, id),
             Input::MonitorFailed(MonitorFailure::Overflow) => {
                 self.stats.overflows += 1;
@@ -433,13 +509,48 @@ impl Reconciler {
         self.unignore_renamed(event);
         let ignored = &self.ignored;
         if !self.names_published_interface(event)
-            && !self.config.filter.admits(event, |i| ignored.contains(&i))
+            && !self
+                .config
+                .filter
+                .admits(event, |i| ignored.iter().any(|(x, _)| *x == i))
         {
             self.stats.ignored_events += 1;
             return;
         }
-        self.request(Cause::Event, false, false);
+        let hint = self.scope_of(event);
+        self.add_reason(Cause::Event, false, false, hint);
         self.arm_debounce(now);
+    }
+
+    /// What a hint the filter admitted needs read (see the rules on
+    /// [`Reconciler`]). Never allocates.
+    fn scope_of(&self, event: &RouteEvent) -> HintScope {
+        let Some(state) = &self.state else {
+            return HintScope::All;
+        };
+        let published = |index: Option<u32>| index.and_then(|i| state.by_index(i));
+        match event.kind {
+            RouteEventKind::AddrNew | RouteEventKind::AddrDel => match published(event.index) {
+                Some(interface) => HintScope::Interface(interface.index),
+                None => HintScope::All,
+            },
+            RouteEventKind::LinkNew => match published(event.index) {
+                Some(interface)
+                    if event.name.as_ref().is_none_or(|name| {
+                        name.as_bytes() == &*ifname::unescape(&interface.name)
+                    }) =>
+                {
+                    HintScope::Interface(interface.index)
+                }
+                _ => HintScope::All,
+            },
+            RouteEventKind::RouteNew | RouteEventKind::RouteDel
+                if event.dst_prefix_len.is_some() =>
+            {
+                HintScope::Routes
+            }
+            _ => HintScope::All,
+        }
     }
 
     /// Starts or restarts the debounce for a non-urgent request, never past
@@ -494,7 +605,7 @@ impl Reconciler {
             return;
         };
         if !self.config.filter.ignores(name.as_bytes()) {
-            self.ignored.retain(|i| *i != index);
+            self.ignored.retain(|(i, _)| *i != index);
         }
     }
 
@@ -565,16 +676,68 @@ impl Reconciler {
         }
     }
 
+    fn handle_refreshed(
+        &mut self,
+        now: Instant,
+        id: EnumerationId,
+        result: Result<Refresh, OsError>,
+    ) {
+        let Some(flight) = self.take_flight(id) else {
+            return;
+        };
+        let Scope::Targeted(targets) = &flight.scope else {
+            // Part of the table cannot answer a read of all of it.
+            return self.enumeration_failed(now, flight);
+        };
+        let Ok(refresh) = result else {
+            return self.enumeration_failed(now, flight);
+        };
+        self.retry_attempt = 0;
+        self.timers.stop(Timer::Retry);
+        let Some(state) = self.state.clone() else {
+            // Targeted reads are only asked with a state; be safe anyway.
+            return self.request(flight.cause, true, flight.force_publish);
+        };
+        if changes_nothing(&state, &refresh) && !flight.force_publish {
+            return;
+        }
+        let hidden = |index: u32| {
+            self.ignored
+                .iter()
+                .find(|(i, _)| *i == index && !targets.contains(index))
+                .map(|(_, name)| name.clone())
+        };
+        let merged = match merge(&state, &refresh, hidden) {
+            Ok(merged) => merged,
+            // Only a full read can say what the table is now.
+            Err(_) => return self.request(flight.cause, true, flight.force_publish),
+        };
+        let filter = &self.config.filter;
+        let ignored = &mut self.ignored;
+        ignored.retain(|(i, _)| !targets.contains(*i));
+        let merged = if filter.ignores_nothing() {
+            merged
+        } else {
+            merged.retain(|i| {
+                let keep = !targets.contains(i.index) || filter.keeps(i);
+                if !keep {
+                    ignored.push((i.index, i.name.clone()));
+                }
+                keep
+            })
+        };
+        self.publish_if_changed(&flight, merged);
+    }
+
     /// The enumeration in flight, if `id` is its id: it is no longer in
     /// flight. An answer with another id is stale (counted, ignored).
     fn take_flight(&mut self, id: EnumerationId) -> Option<InFlight> {
-        match self.in_flight {
-            Some(flight) if flight.id == id => {
-                self.in_flight = None;
+        match self.in_flight.take_if(|flight| flight.id == id) {
+            Some(flight) => {
                 self.timers.stop(Timer::EnumerationTimeout);
                 Some(flight)
             }
-            _ => {
+            None => {
                 self.stats.stale_results += 1;
                 None
             }
@@ -591,12 +754,21 @@ impl Reconciler {
         self.timers.stop(Timer::Retry);
         let w = self.wanted.get_or_insert(Wanted {
             cause: flight.cause,
+            scope: flight.scope.clone(),
             ready: false,
             urgent: false,
             force_publish: false,
         });
         w.cause = w.cause.max(flight.cause);
         w.force_publish |= flight.force_publish;
+        match flight.scope {
+            Scope::All => w.scope = Scope::All,
+            Scope::Targeted(targets) => {
+                for &index in targets.as_slice() {
+                    widen(&mut w.scope, HintScope::Interface(index));
+                }
+            }
+        }
         self.arm_debounce(now);
     }
 
@@ -616,11 +788,17 @@ impl Reconciler {
             snapshot.retain(|i| {
                 let keep = filter.keeps(i);
                 if !keep {
-                    ignored.push(i.index);
+                    ignored.push((i.index, i.name.clone()));
                 }
                 keep
             })
         };
+        self.publish_if_changed(&flight, snapshot);
+    }
+
+    /// Publishes `snapshot` as the new state, unless it equals the current
+    /// one and the flight does not force a publication.
+    fn publish_if_changed(&mut self, flight: &InFlight, snapshot: Snapshot) {
         let (cause, old) = match &self.state {
             None => (Cause::Initial, Arc::new(Snapshot::empty())),
             Some(old) if **old != snapshot || flight.force_publish => (flight.cause, old.clone()),
@@ -648,12 +826,16 @@ impl Reconciler {
         // The failed attempt's reasons wait for the retry timer; requests
         // that arrived during it lose their urgency too, so a failing
         // enumeration is never retried in a loop.
+        // The retry reads everything: whatever failed is not to be trusted
+        // to fail the same way on a smaller read.
         let mut w = self.wanted.take().unwrap_or(Wanted {
             cause: flight.cause,
+            scope: Scope::All,
             ready: false,
             urgent: false,
             force_publish: false,
         });
+        w.scope = Scope::All;
         w.cause = w.cause.max(flight.cause);
         w.force_publish |= flight.force_publish;
         w.ready = false;
@@ -661,16 +843,23 @@ impl Reconciler {
         self.wanted = Some(w);
     }
 
-    /// Adds a reason to enumerate. Urgent reasons are ready at once: the
-    /// next `poll_action` starts them (or the first one after the
+    /// Adds a reason to read the whole table. Urgent reasons are ready at
+    /// once: the next `poll_action` starts them (or the first one after the
     /// enumeration in flight).
     fn request(&mut self, cause: Cause, urgent: bool, force_publish: bool) {
+        self.add_reason(cause, urgent, force_publish, HintScope::All);
+    }
+
+    /// Adds a reason to enumerate that needs `scope` read.
+    fn add_reason(&mut self, cause: Cause, urgent: bool, force_publish: bool, scope: HintScope) {
         let w = self.wanted.get_or_insert(Wanted {
             cause,
+            scope: Scope::Targeted(Targets::new()),
             ready: false,
             urgent: false,
             force_publish: false,
         });
+        widen(&mut w.scope, scope);
         w.cause = w.cause.max(cause);
         w.urgent |= urgent;
         w.ready |= urgent;
@@ -699,7 +888,7 @@ impl Reconciler {
     /// Starts the enumeration the gathered reasons ask for, if one can
     /// start: allocates its id and arms its timeout from the last call's
     /// `now`.
-    fn try_start(&mut self) -> Option<EnumerationId> {
+    fn try_start(&mut self) -> Option<(EnumerationId, Scope)> {
         if !self.can_start() {
             return None;
         }
@@ -709,10 +898,14 @@ impl Reconciler {
         self.timers.stop(Timer::Retry);
         let id = EnumerationId(self.next_id);
         self.next_id += 1;
+        if matches!(w.scope, Scope::Targeted(_)) {
+            self.stats.targeted_reads += 1;
+        }
         self.in_flight = Some(InFlight {
             id,
             cause: w.cause,
             force_publish: w.force_publish,
+            scope: w.scope.clone(),
         });
         set_after(
             &mut self.timers,
@@ -721,7 +914,7 @@ impl Reconciler {
             self.config.enumeration_timeout,
         );
         self.stats.enumerations += 1;
-        Some(id)
+        Some((id, w.scope))
     }
 }
 

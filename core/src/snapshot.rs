@@ -323,6 +323,17 @@ impl Snapshot {
         })
     }
 
+    /// A snapshot from parts already in order: interfaces sorted by index,
+    /// indexes and names unique, each interface normalised (as the
+    /// interfaces of other snapshots are). Linear, for [`crate::refresh::merge`].
+    pub(crate) fn from_sorted(interfaces: Vec<Interface>, default_routes: DefaultRoutes) -> Self {
+        debug_assert!(interfaces.windows(2).all(|p| p[0].index < p[1].index));
+        Snapshot {
+            interfaces,
+            default_routes,
+        }
+    }
+
     /// The interfaces, sorted by index.
     #[must_use]
     pub fn interfaces(&self) -> &[Interface] {

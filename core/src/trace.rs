@@ -335,7 +335,9 @@ impl Replayer {
         }
         let answer = match &record.event {
             TraceEvent::Input(
-                Input::Enumerated { id, .. } | Input::EnumerationInterrupted { id },
+                Input::Enumerated { id, .. }
+                | Input::Refreshed { id, .. }
+                | Input::EnumerationInterrupted { id },
             ) => Some(*id),
             _ => None,
         };
@@ -343,6 +345,7 @@ impl Replayer {
             &record.event,
             TraceEvent::Input(
                 Input::Enumerated { .. }
+                    | Input::Refreshed { .. }
                     | Input::EnumerationInterrupted { .. }
                     | Input::MonitorRebound(_)
             )
@@ -392,7 +395,7 @@ impl Replayer {
     /// it asks for.
     fn take_actions(&mut self) {
         while let Some(action) = self.reconciler.poll_action() {
-            if let Action::Enumerate { id } = &action {
+            if let Action::Enumerate { id, .. } = &action {
                 self.asked.insert(id.0);
                 self.unanswered.insert(id.0);
             }

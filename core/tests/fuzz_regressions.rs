@@ -77,7 +77,7 @@ fn reconciler_with_duration_max_delays_never_panics() {
         .unwrap();
     let now = Instant::now();
     let mut r = Reconciler::new(config, now);
-    let Some(Action::Enumerate { id }) = r.poll_action() else {
+    let Some(Action::Enumerate { id, .. }) = r.poll_action() else {
         panic!("no first enumeration");
     };
     assert_eq!(r.poll_timeout(), None);
@@ -93,7 +93,7 @@ fn reconciler_with_duration_max_delays_never_panics() {
     r.handle_input(now, Input::Route(RouteEvent::new(RouteEventKind::Unknown)));
     r.handle_input(now, Input::MonitorFailed(MonitorFailure::Error));
     r.handle_input(now, Input::ForceCheck);
-    let Some(Action::Enumerate { id }) = r.poll_action() else {
+    let Some(Action::Enumerate { id, .. }) = r.poll_action() else {
         panic!("a forced check enumerates");
     };
     r.handle_input(

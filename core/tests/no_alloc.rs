@@ -16,7 +16,7 @@ fn handling_route_hints_allocates_nothing() {
         .unwrap();
     let start = Instant::now();
     let mut r = Reconciler::new(config, start);
-    let Some(Action::Enumerate { id }) = r.poll_action() else {
+    let Some(Action::Enumerate { id, .. }) = r.poll_action() else {
         panic!("no first enumeration");
     };
     let mut eth = Interface::new(2, "eth0");

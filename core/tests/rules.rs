@@ -339,7 +339,7 @@ fn started(start: Instant, state: &Snapshot) -> Reconciler {
         .build()
         .unwrap();
     let mut r = Reconciler::new(config, start);
-    let Some(Action::Enumerate { id }) = r.poll_action() else {
+    let Some(Action::Enumerate { id, .. }) = r.poll_action() else {
         panic!("the first action is an enumeration");
     };
     r.handle_input(
@@ -380,7 +380,7 @@ fn the_sleep_clock_must_outrun_the_monotonic_clock_by_more_than_the_threshold() 
     let t2 = t1 + Duration::from_secs(5);
     let boot2 = boot1 + Duration::from_secs(5) + THRESHOLD + Duration::from_millis(1);
     r.handle_input(t2, Input::SleepClock(boot2));
-    let Some(Action::Enumerate { id }) = r.poll_action() else {
+    let Some(Action::Enumerate { id, .. }) = r.poll_action() else {
         panic!("a jump enumerates at once");
     };
     r.handle_input(

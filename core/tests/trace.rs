@@ -50,7 +50,7 @@ fn a_trace_replays_to_the_same_publications() {
         live.handle_timeout(now);
         while let Some(a) = live.poll_action() {
             match a {
-                Action::Enumerate { id } => pending.push(id),
+                Action::Enumerate { id, .. } => pending.push(id),
                 Action::Publish(c) => published.push(c),
                 Action::RebindMonitor => {}
             }
@@ -130,7 +130,7 @@ fn replayer_after_initial() -> (Replayer, netstate_core::EnumerationId) {
             event: TraceEvent::Timeout,
         })
         .unwrap();
-    let Some(Action::Enumerate { id }) = actions.first().cloned() else {
+    let Some(Action::Enumerate { id, .. }) = actions.first().cloned() else {
         panic!("the initial enumeration: {actions:?}");
     };
     let published = r
@@ -208,7 +208,7 @@ fn a_late_answer_to_an_enumeration_that_timed_out_is_not_an_error() {
             event: TraceEvent::Timeout,
         })
         .unwrap();
-    let Some(Action::Enumerate { id }) = actions.first().cloned() else {
+    let Some(Action::Enumerate { id, .. }) = actions.first().cloned() else {
         panic!("the initial enumeration: {actions:?}");
     };
     // The enumeration times out; its answer arrives later and is stale,

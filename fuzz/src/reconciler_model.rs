@@ -739,7 +739,7 @@ impl Harness {
         let mut cause = None;
         for action in &actions {
             match action {
-                Action::Enumerate { id } => {
+                Action::Enumerate { id, .. } => {
                     assert!(
                         !enumerated,
                         "step {step}: two enumerations in one drain: {actions:?}"

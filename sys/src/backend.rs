@@ -13,7 +13,7 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use netstate_core::{OsError, RouteEvent, Snapshot};
+use netstate_core::{OsError, Refresh, RouteEvent, Snapshot, Targets};
 
 /// What one non-blocking read of a route socket gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,8 +75,11 @@ impl std::error::Error for EnumerateFailure {}
 /// Where an enumeration stands after a call of the [`Backend`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EnumerationPoll {
-    /// It ended.
+    /// It ended: the whole table, or why there is none (for a targeted
+    /// read too).
     Done(Result<Snapshot, EnumerateFailure>),
+    /// A targeted read ([`Backend::start_refresh`]) ended with what it read.
+    Refreshed(Refresh),
     /// It waits for its socket ([`Backend::enumeration_fd`]) to be readable.
     Waiting,
     /// It has more to read at once but stopped to let the loop run other
@@ -117,6 +120,17 @@ pub trait Backend: Send {
     /// Starts reading the whole interface table, abandoning any enumeration
     /// still running.
     fn start_enumeration(&mut self) -> EnumerationPoll;
+
+    /// Starts reading only the interfaces `targets` names (each, or the news
+    /// that it is gone) and the default routes, abandoning any enumeration
+    /// still running; it ends in [`EnumerationPoll::Refreshed`]. The
+    /// default reads the whole table instead ([`Backend::start_enumeration`]),
+    /// which always answers a targeted read correctly: a backend overrides
+    /// this only where reading part of the table costs less.
+    fn start_refresh(&mut self, targets: &Targets) -> EnumerationPoll {
+        let _ = targets;
+        self.start_enumeration()
+    }
 
     /// Goes on with the enumeration started last (its socket is readable,
     /// or the engine woke for another reason). A backend that answers at

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use netstate_core::{
     Action, Config, EnumerationId, Input, MonitorFailure, OsError, Reconciler, RouteEvent,
-    RouteEventKind,
+    RouteEventKind, Scope,
 };
 
 use crate::backend::{Backend, EnumerateFailure, EnumerationPoll, EventSource, SourceRead};
@@ -133,9 +133,11 @@ impl MonitorBuilder {
 }
 
 /// The enumeration the backend is running for the Reconciler.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct InFlight {
     id: EnumerationId,
+    /// What it reads.
+    scope: Scope,
     /// Interrupted first enumerations started again at once so far.
     rounds: u32,
 }
@@ -162,7 +164,7 @@ pub struct Engine {
     /// answering "interrupted" never holds the driver's loop).
     ended_this_wake: bool,
     /// The enumeration asked for after one ended during a wake-up.
-    deferred: Option<EnumerationId>,
+    deferred: Option<(EnumerationId, Scope)>,
     /// `wake` has run at least once (the first one starts the first
     /// enumeration, so a fresh engine is due at once).
     woken: bool,
@@ -304,8 +306,8 @@ impl Engine {
         self.woken = true;
         self.stats.wakeups += 1;
         self.ended_this_wake = false;
-        if let Some(id) = self.deferred.take() {
-            self.start_enumeration(now, id);
+        if let Some((id, scope)) = self.deferred.take() {
+            self.start_enumeration(now, id, scope);
         }
         self.feed(now, Input::SleepClock(sleep_clock));
         if self.shared.take_force() {
@@ -433,8 +435,23 @@ impl Engine {
     fn enumeration_progress(&mut self, now: Instant, poll: EnumerationPoll) {
         self.follow_enumeration_fd();
         self.enumeration_busy = matches!(poll, EnumerationPoll::Busy);
-        let EnumerationPoll::Done(result) = poll else {
-            return;
+        let result = match poll {
+            EnumerationPoll::Done(result) => result,
+            EnumerationPoll::Refreshed(refresh) => {
+                if let Some(flight) = self.in_flight.take() {
+                    self.ended_this_wake = true;
+                    let id = flight.id;
+                    self.feed(
+                        now,
+                        Input::Refreshed {
+                            id,
+                            result: Ok(refresh),
+                        },
+                    );
+                }
+                return;
+            }
+            EnumerationPoll::Waiting | EnumerationPoll::Busy => return,
         };
         let Some(mut flight) = self.in_flight.take() else {
             return;
@@ -445,8 +462,8 @@ impl Engine {
         if first_interrupted && flight.rounds < FIRST_ENUMERATION_ROUNDS {
             // A monitor starting on a busy host reads again at once.
             flight.rounds += 1;
+            let poll = self.start_backend(&flight.scope);
             self.in_flight = Some(flight);
-            let poll = self.backend.start_enumeration();
             self.enumeration_progress(now, poll);
             return;
         }
@@ -469,23 +486,34 @@ impl Engine {
         self.feed(now, input);
     }
 
-    fn start_enumeration(&mut self, now: Instant, id: EnumerationId) {
+    fn start_enumeration(&mut self, now: Instant, id: EnumerationId, scope: Scope) {
         if self.in_flight.take().is_some() {
             // The one before timed out in the Reconciler.
             self.backend.cancel_enumeration();
         }
-        self.in_flight = Some(InFlight { id, rounds: 0 });
-        let poll = self.backend.start_enumeration();
+        let poll = self.start_backend(&scope);
+        self.in_flight = Some(InFlight {
+            id,
+            scope,
+            rounds: 0,
+        });
         self.enumeration_progress(now, poll);
+    }
+
+    fn start_backend(&mut self, scope: &Scope) -> EnumerationPoll {
+        match scope {
+            Scope::All => self.backend.start_enumeration(),
+            Scope::Targeted(targets) => self.backend.start_refresh(targets),
+        }
     }
 
     fn run_actions(&mut self, now: Instant) {
         while let Some(action) = self.reconciler.poll_action() {
             match action {
-                Action::Enumerate { id } if self.ended_this_wake => {
-                    self.deferred = Some(id);
+                Action::Enumerate { id, scope } if self.ended_this_wake => {
+                    self.deferred = Some((id, scope));
                 }
-                Action::Enumerate { id } => self.start_enumeration(now, id),
+                Action::Enumerate { id, scope } => self.start_enumeration(now, id, scope),
                 Action::Publish(change) => {
                     // The counters that led to a change are visible no later
                     // than the change itself.

@@ -17,7 +17,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use netstate_core::{OsError, RouteEvent};
+use netstate_core::{OsError, RouteEvent, Targets};
 use netstate_sys::{
     Backend, EnumerateFailure, EnumerationCounters, EnumerationPoll, EventSource, SourceRead,
 };
@@ -138,25 +138,11 @@ impl Backend for FaultyBackend {
     }
 
     fn start_enumeration(&mut self) -> EnumerationPoll {
-        let f = &self.faults;
-        if f.fail_enumerations.load(Ordering::SeqCst) {
-            return EnumerationPoll::Done(Err(EnumerateFailure::Failed(OsError::new(
-                "injected enumeration failure",
-            ))));
-        }
-        let take = f
-            .interrupt_next
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        if take.is_ok() {
-            f.interrupted.fetch_add(1, Ordering::SeqCst);
-            return EnumerationPoll::Done(Err(EnumerateFailure::Interrupted));
-        }
-        if self.hanging() {
-            // Nothing is asked of the kernel: no answer will ever come.
-            self.inner.cancel_enumeration();
-            return EnumerationPoll::Waiting;
-        }
-        self.inner.start_enumeration()
+        self.start(None)
+    }
+
+    fn start_refresh(&mut self, targets: &Targets) -> EnumerationPoll {
+        self.start(Some(targets))
     }
 
     fn poll_enumeration(&mut self) -> EnumerationPoll {
@@ -219,5 +205,34 @@ impl EventSource for FaultySource {
             };
         }
         self.inner.read(buf, out, malformed)
+    }
+}
+
+impl FaultyBackend {
+    /// Starts a full read (`None`) or a targeted one, with the faults
+    /// injected the same way into both.
+    fn start(&mut self, targets: Option<&Targets>) -> EnumerationPoll {
+        let f = &self.faults;
+        if f.fail_enumerations.load(Ordering::SeqCst) {
+            return EnumerationPoll::Done(Err(EnumerateFailure::Failed(OsError::new(
+                "injected enumeration failure",
+            ))));
+        }
+        let take = f
+            .interrupt_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if take.is_ok() {
+            f.interrupted.fetch_add(1, Ordering::SeqCst);
+            return EnumerationPoll::Done(Err(EnumerateFailure::Interrupted));
+        }
+        if self.hanging() {
+            // Nothing is asked of the kernel: no answer will ever come.
+            self.inner.cancel_enumeration();
+            return EnumerationPoll::Waiting;
+        }
+        match targets {
+            None => self.inner.start_enumeration(),
+            Some(targets) => self.inner.start_refresh(targets),
+        }
     }
 }

@@ -14,7 +14,9 @@
 use core::fmt;
 use std::time::Duration;
 
-use netstate_core::{Cause, Config, MonitorFailure, Snapshot};
+use netstate_core::{
+    Cause, Config, DefaultRoute, DefaultRoutes, Interface, MonitorFailure, Snapshot, Targets,
+};
 
 use crate::sim::{Fed, Observations, Outcome, SimParams};
 
@@ -270,7 +272,14 @@ pub fn check_no_spurious(obs: &Observations) -> Result<Checked, Violation> {
             return fail("its delta is not the diff of its states".into());
         }
         let real = obs.enumerations.iter().any(|e| {
-            e.answered == Some(*at) && e.outcome == Outcome::Ok && e.read.as_ref() == Some(&c.new)
+            if e.answered != Some(*at) || e.outcome != Outcome::Ok {
+                return false;
+            }
+            match (&e.read, &e.targets) {
+                (Some(read), None) => read == &c.new,
+                (Some(read), Some(targets)) => *c.new == targeted_model(&previous, read, targets),
+                (None, _) => false,
+            }
         });
         if !real {
             return fail(format!(
@@ -284,6 +293,50 @@ pub fn check_no_spurious(obs: &Observations) -> Result<Checked, Violation> {
         cases: obs.publications.len(),
         ..Checked::default()
     })
+}
+
+/// What a targeted read of `targets` publishes, by a model as simple as
+/// the rule: the previous state with each targeted interface taken from
+/// the truth the read saw (`read`, through the filter) and the rest kept,
+/// and the truth's default routes, each named after its interface in that
+/// state, or else after the previous route through the same untargeted
+/// interface (an interface the filter hides), or else as the truth names it.
+fn targeted_model(previous: &Snapshot, read: &Snapshot, targets: &Targets) -> Snapshot {
+    let mut interfaces: Vec<Interface> = previous
+        .interfaces()
+        .iter()
+        .filter(|i| !targets.contains(i.index))
+        .cloned()
+        .collect();
+    interfaces.extend(
+        read.interfaces()
+            .iter()
+            .filter(|i| targets.contains(i.index))
+            .cloned(),
+    );
+    let name = |r: &DefaultRoute| -> String {
+        if let Some(i) = interfaces.iter().find(|i| i.index == r.index) {
+            return i.name.clone();
+        }
+        let old = previous.default_routes();
+        [&old.v4, &old.v6]
+            .into_iter()
+            .flatten()
+            .find(|o| o.index == r.index && !targets.contains(r.index))
+            .map_or_else(|| r.interface.clone(), |o| o.interface.clone())
+    };
+    let route = |r: &Option<DefaultRoute>| {
+        r.as_ref().map(|r| DefaultRoute {
+            index: r.index,
+            interface: name(r),
+            gateway: r.gateway,
+        })
+    };
+    let routes = DefaultRoutes {
+        v4: route(&read.default_routes().v4),
+        v6: route(&read.default_routes().v6),
+    };
+    Snapshot::new(interfaces, routes).unwrap_or_default()
 }
 
 /// The instants of the inputs that make an enumeration urgent (start at

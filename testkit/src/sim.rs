@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use netstate_core::trace::{TraceEvent, TraceHeader, TraceRecord};
 use netstate_core::{
     Action, Cause, Change, Config, EnumerationId, Input, MonitorFailure, OsError, Reconciler,
-    RouteEvent, RouteEventKind, Snapshot,
+    Refresh, RouteEvent, RouteEventKind, RouteHop, RouteHops, Scope, Snapshot, Targets,
 };
 use serde::{Deserialize, Serialize};
 
@@ -237,8 +237,13 @@ pub struct EnumerationRecord {
     pub answered: Option<Duration>,
     /// When it read the truth (for a successful one).
     pub read_at: Option<Duration>,
-    /// What it read, through the configuration's filter.
+    /// What it read, through the configuration's filter: the whole truth at
+    /// its read, also for a targeted read (which answers only the part
+    /// [`EnumerationRecord::targets`] names).
     pub read: Option<Arc<Snapshot>>,
+    /// For a targeted read ([`Scope::Targeted`]), the interfaces it read
+    /// (with the default routes); `None` for a full read.
+    pub targets: Option<Targets>,
     /// How many inputs had been fed when it was asked for: it was asked for
     /// while the core handled input number `fed_before - 1` (or a timeout
     /// after it).
@@ -409,6 +414,17 @@ fn input_text(input: &Input) -> String {
             Ok(s) => format!("enumerated #{} ok {}", id.0, describe(s)),
             Err(e) => format!("enumerated #{} error {e}", id.0),
         },
+        Input::Refreshed { id, result } => match result {
+            Ok(r) => format!(
+                "refreshed #{} ok {:?} {}",
+                id.0,
+                r.targets().as_slice(),
+                describe(
+                    &Snapshot::new(r.found().to_vec(), Default::default()).unwrap_or_default()
+                )
+            ),
+            Err(e) => format!("refreshed #{} error {e}", id.0),
+        },
         Input::EnumerationInterrupted { id } => format!("enumerated #{} interrupted", id.0),
         Input::MonitorFailed(k) => format!("monitor_failed {k:?}"),
         Input::MonitorRebound(Ok(())) => "monitor_rebound ok".into(),
@@ -478,6 +494,7 @@ impl Queued {
 struct Pending {
     outcome: Outcome,
     read: Option<Snapshot>,
+    scope: Scope,
 }
 
 /// The most events that may run at one instant before the run counts as a
@@ -1012,7 +1029,15 @@ impl<C: Core> Sim<C> {
                     r.answered = Some(self.now);
                 }
                 self.wake();
-                self.feed(Input::Enumerated { id, result });
+                match p.scope {
+                    Scope::All => self.feed(Input::Enumerated { id, result }),
+                    Scope::Targeted(targets) => {
+                        let result = result.and_then(|s| {
+                            refresh_of(&s, targets).map_err(|e| OsError::new(e.to_string()))
+                        });
+                        self.feed(Input::Refreshed { id, result });
+                    }
+                }
             }
             Event::Rebound(ok) => {
                 let result = if ok {
@@ -1075,6 +1100,10 @@ impl<C: Core> Sim<C> {
                 id: *id,
                 ok: result.is_ok(),
             },
+            Input::Refreshed { id, result } => Fed::Enumerated {
+                id: *id,
+                ok: result.is_ok(),
+            },
             Input::EnumerationInterrupted { id } => Fed::Interrupted(*id),
             Input::MonitorFailed(k) => Fed::MonitorFailed(*k),
             Input::MonitorRebound(r) => Fed::Rebound(r.is_ok()),
@@ -1094,7 +1123,7 @@ impl<C: Core> Sim<C> {
     fn drain(&mut self) {
         while let Some(action) = self.core.poll_action() {
             match action {
-                Action::Enumerate { id } => self.enumerate(id),
+                Action::Enumerate { id, scope } => self.enumerate(id, scope),
                 Action::Publish(change) => {
                     self.note(LogEvent::Publish {
                         seq: change.seq,
@@ -1127,7 +1156,7 @@ impl<C: Core> Sim<C> {
         SimRng::keyed(self.seed, &[stream as u64, now, n])
     }
 
-    fn enumerate(&mut self, id: EnumerationId) {
+    fn enumerate(&mut self, id: EnumerationId, scope: Scope) {
         let mut rng = self.draw(STREAM_ENUMERATION);
         let m = &self.params.enumeration;
         let may_fail = m.can_fail() && self.consecutive_failures < m.max_consecutive_failures;
@@ -1165,11 +1194,16 @@ impl<C: Core> Sim<C> {
         if let Some(at) = answered {
             self.push(at, Event::Answer(id));
         }
+        let targets = match &scope {
+            Scope::All => None,
+            Scope::Targeted(t) => Some(t.clone()),
+        };
         self.pending.insert(
             id,
             Pending {
                 outcome,
                 read: None,
+                scope,
             },
         );
         self.obs.enumerations.push(EnumerationRecord {
@@ -1179,8 +1213,38 @@ impl<C: Core> Sim<C> {
             answered: None,
             read_at: None,
             read: None,
+            targets,
             fed_before: self.obs.fed.len(),
         });
         self.note(LogEvent::Enumerate(id, outcome));
     }
+}
+
+/// What a targeted read of `targets` finds in the table `read`: those
+/// interfaces and the default routes, as a backend answers them.
+pub fn refresh_of(
+    read: &Snapshot,
+    targets: Targets,
+) -> Result<Refresh, netstate_core::SnapshotError> {
+    let found = read
+        .interfaces()
+        .iter()
+        .filter(|i| targets.contains(i.index))
+        .cloned()
+        .collect();
+    let hop = |r: &Option<netstate_core::DefaultRoute>| {
+        r.as_ref().map(|r| RouteHop {
+            index: r.index,
+            gateway: r.gateway,
+        })
+    };
+    let routes = read.default_routes();
+    Refresh::new(
+        targets,
+        found,
+        RouteHops {
+            v4: hop(&routes.v4),
+            v6: hop(&routes.v6),
+        },
+    )
 }

@@ -437,7 +437,7 @@ impl Driver {
         let enumerates: Vec<EnumerationId> = actions
             .iter()
             .filter_map(|a| match a {
-                Action::Enumerate { id } => Some(*id),
+                Action::Enumerate { id, .. } => Some(*id),
                 _ => None,
             })
             .collect();

@@ -47,7 +47,7 @@ impl Host {
             self.core.handle_timeout(self.now);
             while let Some(a) = self.core.poll_action() {
                 match a {
-                    Action::Enumerate { id } => {
+                    Action::Enumerate { id, .. } => {
                         let result = Ok(self.table.snapshot().clone());
                         self.core
                             .handle_input(self.now, Input::Enumerated { id, result });

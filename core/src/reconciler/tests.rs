@@ -62,7 +62,7 @@ impl Harness {
     /// anything else.
     fn expect_enumerate(&mut self) -> EnumerationId {
         match self.actions().as_slice() {
-            [Action::Enumerate { id }] => *id,
+            [Action::Enumerate { id, .. }] => *id,
             other => panic!("expected one Enumerate at {:?}, got {other:?}", self.at()),
         }
     }
@@ -349,7 +349,7 @@ fn a_hint_during_an_enumeration_causes_one_more_after_it() {
     let s = snapshot(&["10.0.0.5/24"]);
     let actions = h.answer(first, &snapshot(&[]));
     match actions.as_slice() {
-        [Action::Enumerate { id }] => {
+        [Action::Enumerate { id, .. }] => {
             assert_ne!(*id, first);
             assert_eq!(h.expect_publish(*id, &s).cause, Cause::Event);
         }
@@ -492,6 +492,7 @@ fn stats_count_what_happened() {
             enumeration_failures: 1,
             stale_results: 0,
             interrupted_enumerations: 0,
+            targeted_reads: 0,
         }
     );
 }
@@ -525,7 +526,7 @@ fn same_inputs_give_the_same_actions() {
             }
             h.advance(Duration::from_millis(u64::from(step % 5) * 90));
             for a in h.actions() {
-                if let Action::Enumerate { id } = a {
+                if let Action::Enumerate { id, .. } = a {
                     let s = snapshot(if step % 3 == 0 { &["10.0.0.1/24"] } else { &[] });
                     h.input(Input::Enumerated { id, result: Ok(s) });
                 }
@@ -783,7 +784,7 @@ fn a_publication_comes_out_before_the_enumeration_decided_in_the_same_drain() {
     h.hint();
     let actions = h.answer(first, &snapshot(&["10.0.0.9/24"]));
     match actions.as_slice() {
-        [Action::Publish(c), Action::Enumerate { id }] => {
+        [Action::Publish(c), Action::Enumerate { id, .. }] => {
             assert_eq!(c.cause, Cause::Forced);
             assert_ne!(*id, first);
         }
@@ -805,7 +806,7 @@ fn an_enumeration_is_decided_before_a_rebind_queued_in_the_same_drain() {
     h.r.handle_timeout(h.now);
     let actions = h.actions();
     let id = match actions.as_slice() {
-        [Action::Enumerate { id }, Action::RebindMonitor] => *id,
+        [Action::Enumerate { id, .. }, Action::RebindMonitor] => *id,
         other => panic!("expected the enumeration, then the rebind: {other:?}"),
     };
     h.input(Input::MonitorRebound(Ok(())));

@@ -6,7 +6,7 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 use netstate_core::wire::netlink::events::parse_events;
-use netstate_core::RouteEvent;
+use netstate_core::{RouteEvent, Targets};
 
 use super::dump_socket::DumpSocket;
 use super::netns::Netns;
@@ -76,6 +76,10 @@ impl Backend for NetlinkBackend {
 
     fn start_enumeration(&mut self) -> EnumerationPoll {
         self.dump.start()
+    }
+
+    fn start_refresh(&mut self, targets: &Targets) -> EnumerationPoll {
+        self.dump.start_targeted(targets)
     }
 
     fn poll_enumeration(&mut self) -> EnumerationPoll {

@@ -11,6 +11,12 @@
 //! ([`Backend::take_retired_fd`](crate::Backend::take_retired_fd)) so that
 //! it leaves the poller before it closes.
 //!
+//! **Targeted reads** need the kernel to filter the address dump by
+//! interface index, which it does only on a socket with
+//! `NETLINK_GET_STRICT_CHK` (Linux 4.20 and later). The socket asks for it
+//! when it opens; where the kernel refuses, a targeted read is answered by
+//! a full one, which is always correct ([`Scope`](netstate_core::Scope)).
+//!
 //! At most [`DATAGRAMS_PER_POLL`] datagrams are read per call: a dump of
 //! thousands of interfaces is read over several loop turns, so the driver's
 //! runtime runs other tasks in between.
@@ -22,7 +28,7 @@ use std::sync::Arc;
 
 use netstate_core::wire::netlink::conversation::{Conversation, Outcome};
 use netstate_core::wire::netlink::requests::{PROBES_V4, PROBES_V6};
-use netstate_core::OsError;
+use netstate_core::{OsError, Targets};
 use rustix::net::netlink::SocketAddrNetlink;
 use rustix::net::{
     bind, send, socket_with, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType,
@@ -30,6 +36,7 @@ use rustix::net::{
 
 use super::enumerate::{fib_match_honoured, recv_from_kernel};
 use super::netns::Netns;
+use super::sockopt::enable_strict_check;
 use crate::backend::{EnumerateFailure, EnumerationCounters, EnumerationPoll};
 
 /// Datagrams of a dump read per call before the loop gets its turn back.
@@ -54,13 +61,16 @@ pub(crate) struct DumpSocket {
     probes_v4: [Ipv4Addr; 4],
     probes_v6: [Ipv6Addr; 2],
     fib_match_honoured: bool,
+    /// The kernel accepted `NETLINK_GET_STRICT_CHK` on the socket: it
+    /// filters address dumps by index, so targeted reads are worth it.
+    strict: bool,
     counters: EnumerationCounters,
 }
 
 impl DumpSocket {
     /// A dump socket in `netns` (or the caller's namespace).
     pub(crate) fn open(netns: Option<Arc<Netns>>) -> io::Result<Self> {
-        let fd = open_nonblocking(netns.as_deref())?;
+        let (fd, strict) = open_nonblocking(netns.as_deref())?;
         let fib_match_honoured = fib_match_honoured();
         Ok(DumpSocket {
             fd,
@@ -72,6 +82,7 @@ impl DumpSocket {
             probes_v4: PROBES_V4,
             probes_v6: PROBES_V6,
             fib_match_honoured,
+            strict,
             counters: EnumerationCounters::default(),
         })
     }
@@ -106,6 +117,25 @@ impl DumpSocket {
         self.poll()
     }
 
+    /// Starts a targeted read of `targets` and the default routes,
+    /// abandoning the enumeration in progress; a full read where the
+    /// kernel does not filter address dumps.
+    pub(crate) fn start_targeted(&mut self, targets: &Targets) -> EnumerationPoll {
+        if !self.strict {
+            return self.start();
+        }
+        self.cancel();
+        self.seq = self.seq.wrapping_add(SEQ_STRIDE);
+        self.conversation = Some(Conversation::targeted(
+            self.seq,
+            self.probes_v4,
+            self.probes_v6,
+            self.fib_match_honoured,
+            targets.clone(),
+        ));
+        self.poll()
+    }
+
     /// Abandons the enumeration in progress; its socket may still carry
     /// the rest of a dump, so it is replaced.
     pub(crate) fn cancel(&mut self) {
@@ -124,7 +154,8 @@ impl DumpSocket {
     }
 
     fn replace_socket(&mut self) -> io::Result<()> {
-        let fresh = open_nonblocking(self.netns.as_deref())?;
+        let (fresh, strict) = open_nonblocking(self.netns.as_deref())?;
+        self.strict &= strict;
         self.retired.push(std::mem::replace(&mut self.fd, fresh));
         Ok(())
     }
@@ -136,7 +167,7 @@ impl DumpSocket {
         };
         let poll = self.pump(&mut conv);
         match poll {
-            EnumerationPoll::Done(_) => {
+            EnumerationPoll::Done(_) | EnumerationPoll::Refreshed(_) => {
                 self.close_conversation(&conv);
                 if conv.needs_fresh_socket() {
                     let _ = self.replace_socket();
@@ -165,6 +196,7 @@ impl DumpSocket {
             if let Some(outcome) = conv.poll_outcome() {
                 return EnumerationPoll::Done(match outcome {
                     Outcome::Done(snapshot) => Ok(snapshot),
+                    Outcome::Refreshed(refresh) => return EnumerationPoll::Refreshed(refresh),
                     Outcome::Interrupted => Err(EnumerateFailure::Interrupted),
                     Outcome::Failed(e) => {
                         Err(EnumerateFailure::Failed(OsError::new(e.to_string())))
@@ -204,9 +236,11 @@ fn errno_of(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(5) // EIO
 }
 
-/// A non-blocking netlink socket bound to the kernel, in `netns` if given.
-fn open_nonblocking(netns: Option<&Netns>) -> io::Result<OwnedFd> {
-    let open = || -> io::Result<OwnedFd> {
+/// A non-blocking netlink socket bound to the kernel, in `netns` if given,
+/// and whether the kernel checks its requests strictly (and so filters
+/// address dumps by index).
+fn open_nonblocking(netns: Option<&Netns>) -> io::Result<(OwnedFd, bool)> {
+    let open = || -> io::Result<(OwnedFd, bool)> {
         let fd = socket_with(
             AddressFamily::NETLINK,
             SocketType::RAW,
@@ -214,7 +248,8 @@ fn open_nonblocking(netns: Option<&Netns>) -> io::Result<OwnedFd> {
             None,
         )?;
         bind(&fd, &SocketAddrNetlink::new(0, 0))?;
-        Ok(fd)
+        let strict = enable_strict_check(fd.as_fd()).is_ok();
+        Ok((fd, strict))
     };
     match netns {
         Some(ns) => ns.run(open),

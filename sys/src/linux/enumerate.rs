@@ -200,6 +200,10 @@ impl Enumerator {
             if let Some(outcome) = c.poll_outcome() {
                 return match outcome {
                     Outcome::Done(snapshot) => Ok(snapshot),
+                    // Only full conversations run here.
+                    Outcome::Refreshed(_) => Err(EnumerateError::Dump(DumpError::Malformed(
+                        "a targeted answer to a full read",
+                    ))),
                     Outcome::Interrupted => Err(EnumerateError::Dump(DumpError::Interrupted)),
                     Outcome::Failed(DumpError::Socket(_)) if timed_out => {
                         Err(EnumerateError::Timeout)

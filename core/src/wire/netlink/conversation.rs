@@ -27,6 +27,15 @@
 //! one per request from `first_seq` (wrapping); a reply with another
 //! sequence number (left over from an earlier request) is skipped.
 //!
+//! **A targeted read** ([`Conversation::targeted`]) asks, per targeted
+//! interface in increasing index order, for that link alone and for its
+//! addresses (a dump the kernel filters by index on a socket with
+//! `NETLINK_GET_STRICT_CHK`), then runs the same route lookups, and ends in
+//! [`Outcome::Refreshed`]. A link the kernel answers `ENODEV` for is gone.
+//! Its cost does not depend on how many other interfaces there are (as
+//! long as the kernel filters the address dump; a kernel that does not
+//! answers every address, which is dropped, so the read stays correct).
+//!
 //! **Starting again.** A dump the kernel marks interrupted
 //! (`NLM_F_DUMP_INTR`) is read on to its `NLMSG_DONE` (the kernel refuses a
 //! new dump with `EBUSY` on a socket whose dump is unfinished), and only
@@ -59,7 +68,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::dump::{DumpError, Progress, SnapshotCollector, Stage};
 use super::lookup::Verdict;
-use super::requests::{addr_dump, link_dump, route_get, route_get_fib_match};
+use super::requests::{
+    addr_dump, addr_dump_of, link_dump, link_get, route_get, route_get_fib_match,
+};
+use crate::refresh::{Refresh, Targets};
 use crate::snapshot::Snapshot;
 
 /// How many times an enumeration is read in all when every read is
@@ -77,6 +89,8 @@ const EAGAIN: i32 = 11;
 pub enum Outcome {
     /// The whole table, read consistently.
     Done(Snapshot),
+    /// What a [`Conversation::targeted`] read found.
+    Refreshed(Refresh),
     /// The table changed under every attempt ([`ATTEMPTS`] reads, each read
     /// to its end): read again later, no backoff.
     Interrupted,
@@ -91,6 +105,10 @@ pub enum Outcome {
 enum Request {
     Links,
     Addrs,
+    /// One link, by index (a targeted read).
+    Link(u32),
+    /// The addresses of one interface, by index (a targeted read).
+    AddrsOf(u32),
     /// A FIB-match lookup towards probe number `probe` of the family.
     FibMatch {
         v6: bool,
@@ -107,7 +125,8 @@ impl Request {
     fn stage(self) -> Stage {
         match self {
             Request::Links => Stage::Links,
-            Request::Addrs => Stage::Addrs,
+            Request::Link(_) => Stage::Link,
+            Request::Addrs | Request::AddrsOf(_) => Stage::Addrs,
             Request::FibMatch { v6: false, .. } | Request::Plain { v6: false, .. } => {
                 Stage::RouteV4
             }
@@ -142,6 +161,8 @@ pub struct Conversation {
     probes_v4: [Ipv4Addr; 4],
     probes_v6: [Ipv6Addr; 2],
     fib_match_honoured: bool,
+    /// The interfaces of a targeted read; `None` for a full one.
+    targets: Option<Targets>,
     collector: SnapshotCollector,
     step: Step,
     /// The outcome, until [`Conversation::poll_outcome`] takes it.
@@ -170,12 +191,59 @@ impl Conversation {
             probes_v4,
             probes_v6,
             fib_match_honoured,
+            targets: None,
             collector: SnapshotCollector::new(),
             step: Step::Due(Request::Links),
             outcome: None,
             fresh_socket: false,
             interrupted: 0,
             skipped: 0,
+        }
+    }
+
+    /// A targeted read of `targets` and the default routes, with the same
+    /// arguments as [`Conversation::new`]; its outcome is
+    /// [`Outcome::Refreshed`] (or interrupted, or failed).
+    #[must_use]
+    pub fn targeted(
+        first_seq: u32,
+        probes_v4: [Ipv4Addr; 4],
+        probes_v6: [Ipv6Addr; 2],
+        fib_match_honoured: bool,
+        targets: Targets,
+    ) -> Self {
+        let mut c = Conversation::new(first_seq, probes_v4, probes_v6, fib_match_honoured);
+        c.targets = Some(targets);
+        c.step = Step::Due(c.first_request());
+        c
+    }
+
+    /// The request every attempt starts with.
+    fn first_request(&self) -> Request {
+        match &self.targets {
+            None => Request::Links,
+            Some(targets) => match targets.as_slice().first() {
+                Some(&index) => Request::Link(index),
+                None => Request::FibMatch {
+                    v6: false,
+                    probe: 0,
+                },
+            },
+        }
+    }
+
+    /// The request after the addresses of targeted interface `index`.
+    fn after_target(&self, index: u32) -> Request {
+        let next = self
+            .targets
+            .as_ref()
+            .and_then(|t| t.as_slice().iter().find(|&&i| i > index).copied());
+        match next {
+            Some(index) => Request::Link(index),
+            None => Request::FibMatch {
+                v6: false,
+                probe: 0,
+            },
         }
     }
 
@@ -198,6 +266,8 @@ impl Conversation {
         Some(match request {
             Request::Links => link_dump(seq),
             Request::Addrs => addr_dump(seq),
+            Request::Link(index) => link_get(seq, index),
+            Request::AddrsOf(index) => addr_dump_of(seq, index),
             Request::FibMatch { v6, probe } => route_get_fib_match(seq, self.probe(v6, probe)),
             Request::Plain { v6, probe } => route_get(seq, self.probe(v6, probe)),
         })
@@ -277,7 +347,7 @@ impl Conversation {
         self.fresh_socket = false;
         if let Step::Awaiting { .. } = self.step {
             self.collector = SnapshotCollector::new();
-            self.step = Step::Due(Request::Links);
+            self.step = Step::Due(self.first_request());
         }
     }
 
@@ -337,6 +407,8 @@ impl Conversation {
     fn after_answer(&mut self, request: Request) -> Step {
         match request {
             Request::Links => Step::Due(Request::Addrs),
+            Request::Link(index) => Step::Due(Request::AddrsOf(index)),
+            Request::AddrsOf(index) => Step::Due(self.after_target(index)),
             Request::Addrs => Step::Due(Request::FibMatch {
                 v6: false,
                 probe: 0,
@@ -366,8 +438,13 @@ impl Conversation {
         if !v6 {
             return Step::Due(Request::FibMatch { v6: true, probe: 0 });
         }
-        match std::mem::take(&mut self.collector).finish() {
-            Ok(snapshot) => self.end(Outcome::Done(snapshot)),
+        let collector = std::mem::take(&mut self.collector);
+        let finished = match self.targets.clone() {
+            None => collector.finish().map(Outcome::Done),
+            Some(targets) => collector.finish_refresh(targets).map(Outcome::Refreshed),
+        };
+        match finished {
+            Ok(outcome) => self.end(outcome),
             Err(e) => self.after_failure(e),
         }
     }
@@ -381,7 +458,7 @@ impl Conversation {
             return self.end(Outcome::Interrupted);
         }
         self.collector = SnapshotCollector::new();
-        Step::Due(Request::Links)
+        Step::Due(self.first_request())
     }
 
     fn end(&mut self, outcome: Outcome) -> Step {
@@ -410,6 +487,8 @@ mod tests {
     enum Sent {
         Links(u32),
         Addrs(u32),
+        Link(u32, u32),
+        AddrsOf(u32, u32),
         FibMatch(u32, IpAddr),
         Plain(u32, IpAddr),
     }
@@ -418,6 +497,7 @@ mod tests {
         fn seq(self) -> u32 {
             match self {
                 Sent::Links(s) | Sent::Addrs(s) | Sent::FibMatch(s, _) | Sent::Plain(s, _) => s,
+                Sent::Link(s, _) | Sent::AddrsOf(s, _) => s,
             }
         }
     }
@@ -427,9 +507,12 @@ mod tests {
         let u32_at = |at: usize| u32::from_ne_bytes(r[at..at + 4].try_into().unwrap());
         assert_eq!(u32_at(0) as usize, r.len());
         let seq = u32_at(8);
+        let dump = u16_at(6) & 0x300 == 0x300;
         match u16_at(4) {
-            18 => Sent::Links(seq),
-            22 => Sent::Addrs(seq),
+            18 if dump => Sent::Links(seq),
+            18 => Sent::Link(seq, u32_at(HEADER_LEN + 4)),
+            22 if u32_at(HEADER_LEN + 4) == 0 => Sent::Addrs(seq),
+            22 => Sent::AddrsOf(seq, u32_at(HEADER_LEN + 4)),
             26 => {
                 // rtmsg (12 bytes), then RTA_DST.
                 let dst = &r[HEADER_LEN + 12 + 4..];
@@ -532,6 +615,104 @@ mod tests {
             Some(Outcome::Done(s)) => s,
             other => panic!("{other:?}"),
         }
+    }
+
+    fn targeted(first_seq: u32, targets: &[u32]) -> Conversation {
+        let targets = targets.iter().copied().collect();
+        Conversation::targeted(first_seq, PROBES_V4, PROBES_V6, true, targets)
+    }
+
+    fn refreshed(c: &mut Conversation) -> Refresh {
+        assert_eq!(c.poll_transmit(), None);
+        match c.poll_outcome() {
+            Some(Outcome::Refreshed(r)) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// veth0 (index 3) alone, as the answer to a request for it.
+    fn veth0(seq: u32) -> Vec<u8> {
+        message(
+            RTM_NEWLINK,
+            0,
+            seq,
+            &link_body(3, 0x1 | 0x40, Some("veth0"), Some(1500), None),
+        )
+    }
+
+    #[test]
+    fn a_targeted_read_asks_for_each_interface_then_the_routes() {
+        let mut c = targeted(1, &[7, 3]);
+        assert_eq!(sent(&mut c), Sent::Link(1, 3));
+        c.handle_datagram(&veth0(1));
+        assert_eq!(sent(&mut c), Sent::AddrsOf(2, 3));
+        // A kernel that does not filter by index also sends index 5's.
+        let mut d = multi(
+            RTM_NEWADDR,
+            2,
+            &addr_body(AF_INET, 24, 0x80, 5, &[10, 5, 0, 2], None),
+        );
+        d.extend(addrs(2));
+        c.handle_datagram(&d);
+        // Index 7 is gone.
+        assert_eq!(sent(&mut c), Sent::Link(3, 7));
+        c.handle_datagram(&nlmsg_error(3, 19));
+        assert_eq!(sent(&mut c), Sent::AddrsOf(4, 7));
+        c.handle_datagram(&dump_done(4));
+        lookups(&mut c);
+        let r = refreshed(&mut c);
+        assert_eq!(r.targets().as_slice(), &[3, 7]);
+        assert_eq!(r.found().len(), 1);
+        let veth = &r.found()[0];
+        assert_eq!((veth.index, veth.name.as_str()), (3, "veth0"));
+        let nets: Vec<String> = veth.addrs.iter().map(|a| a.net.to_string()).collect();
+        assert_eq!(nets, ["10.9.0.2/24"]);
+        let v4 = r.routes().v4.expect("a v4 default route");
+        assert_eq!((v4.index, v4.gateway), (3, Some(IpAddr::from(GW4))));
+        assert_eq!(r.routes().v6, None);
+    }
+
+    #[test]
+    fn a_targeted_read_of_no_interface_reads_the_routes_only() {
+        let mut c = targeted(9, &[]);
+        lookups(&mut c);
+        let r = refreshed(&mut c);
+        assert!(r.found().is_empty());
+        assert_eq!(r.routes().v4.map(|h| h.index), Some(3));
+    }
+
+    #[test]
+    fn an_interrupted_targeted_dump_starts_again_from_the_first_link() {
+        let mut c = targeted(1, &[3]);
+        assert_eq!(sent(&mut c), Sent::Link(1, 3));
+        c.handle_datagram(&veth0(1));
+        assert_eq!(sent(&mut c), Sent::AddrsOf(2, 3));
+        let mut d = addrs(2);
+        mark_dump_interrupted(&mut d);
+        c.handle_datagram(&d);
+        assert_eq!(sent(&mut c), Sent::Link(3, 3));
+        assert_eq!(c.interrupted_dumps(), 1);
+        // Another kernel error than ENODEV on a link request fails it.
+        c.handle_datagram(&nlmsg_error(3, 22));
+        assert_eq!(c.poll_transmit(), None);
+        assert!(matches!(
+            c.poll_outcome(),
+            Some(Outcome::Failed(DumpError::Kernel(22)))
+        ));
+        assert!(c.needs_fresh_socket());
+    }
+
+    #[test]
+    fn an_address_on_a_target_its_request_did_not_find_mixes_two_states() {
+        let mut c = targeted(1, &[3]);
+        assert_eq!(sent(&mut c), Sent::Link(1, 3));
+        c.handle_datagram(&nlmsg_error(1, 19));
+        assert_eq!(sent(&mut c), Sent::AddrsOf(2, 3));
+        c.handle_datagram(&addrs(2));
+        lookups(&mut c);
+        // Read again from the start: the link came back between the two.
+        assert_eq!(sent(&mut c), Sent::Link(5, 3));
+        assert_eq!(c.interrupted_dumps(), 1);
     }
 
     #[test]

@@ -44,6 +44,7 @@ use super::attrs::{for_each_attr, u32_at};
 use super::lookup::{verdict, LookupAnswer, RouteAnswer, Verdict};
 use super::{align, AF_INET, AF_INET6, HEADER_LEN, NLM_F_DUMP_INTR, RTM_NEWADDR, RTM_NEWLINK};
 use crate::flags::{AddrFlags, InterfaceFlags};
+use crate::refresh::{Refresh, RouteHop, RouteHops, Targets};
 use crate::snapshot::{
     Address, DefaultRoute, DefaultRoutes, HardwareAddr, Interface, Snapshot, SnapshotError,
 };
@@ -53,6 +54,9 @@ use crate::snapshot::{
 pub enum Stage {
     /// The link dump.
     Links,
+    /// The request for one link ([`super::requests::link_get`]): its answer
+    /// is one link message, or `ENODEV` when the link is gone.
+    Link,
     /// The address dump.
     Addrs,
     /// The IPv4 route lookup.
@@ -130,6 +134,8 @@ impl std::error::Error for DumpError {}
 
 /// The kernel's "a dump is already running on this socket".
 const EBUSY: i32 = 16;
+/// The kernel's "no such device": the link asked for is gone.
+const ENODEV: i32 = 19;
 
 /// errnos a route lookup answers when there is no usable route: then the
 /// family simply has no default route.
@@ -201,6 +207,15 @@ impl SnapshotCollector {
                     }
                     continue;
                 }
+                (Stage::Link, RTM_NEWLINK) => {
+                    match link_in_place(body) {
+                        Ok(link) => self.links.push(link),
+                        Err(index) => self.skip(index),
+                    }
+                    // A request for one link is answered by one message.
+                    progress = Progress::Done;
+                    continue;
+                }
                 (Stage::Addrs, RTM_NEWADDR) => {
                     match address_in_place(body) {
                         Ok(Some(found)) => self.addrs.push(found),
@@ -227,7 +242,8 @@ impl SnapshotCollector {
                 NetlinkPayload::Error(e) => {
                     let errno = e.code.map_or(0, |c| c.get().saturating_neg());
                     let is_lookup = matches!(stage, Stage::RouteV4 | Stage::RouteV6);
-                    if errno == 0 || (is_lookup && NO_ROUTE_ERRNOS.contains(&errno)) {
+                    let gone = stage == Stage::Link && errno == ENODEV;
+                    if errno == 0 || gone || (is_lookup && NO_ROUTE_ERRNOS.contains(&errno)) {
                         if is_lookup && errno != 0 {
                             self.lookup = Some(LookupAnswer::from_errno(errno));
                         }
@@ -323,6 +339,39 @@ impl SnapshotCollector {
         if let Some(index) = link {
             self.skipped_links.push(index);
         }
+    }
+
+    /// What the replies of a targeted read of `targets` describe: the
+    /// targeted links found (a link skipped as unusable counts as gone, as
+    /// in a full read), their addresses, and the default routes. Records
+    /// about other interfaces (from a kernel that did not filter the
+    /// address dump) are dropped. An address on a targeted link that its
+    /// request did not find mixes two states: [`DumpError::Inconsistent`].
+    pub fn finish_refresh(self, targets: Targets) -> Result<Refresh, DumpError> {
+        let mut links = self.links;
+        links.retain(|l| targets.contains(l.index));
+        links.sort_unstable_by_key(|i| i.index);
+        let skipped_links = self.skipped_links;
+        for (index, addr) in self.addrs {
+            if !targets.contains(index) || skipped_links.contains(&index) {
+                continue;
+            }
+            let Ok(pos) = links.binary_search_by_key(&index, |i| i.index) else {
+                return Err(DumpError::Inconsistent(
+                    "an address on an interface its link request did not find",
+                ));
+            };
+            links[pos].addrs.push(addr);
+        }
+        let hop = |r: Option<(u32, Option<IpAddr>)>| {
+            r.filter(|(index, _)| !skipped_links.contains(index))
+                .map(|(index, gateway)| RouteHop { index, gateway })
+        };
+        let routes = RouteHops {
+            v4: hop(self.v4),
+            v6: hop(self.v6),
+        };
+        Refresh::new(targets, links, routes).map_err(DumpError::Snapshot)
     }
 
     /// The snapshot the replies describe.

@@ -4,6 +4,10 @@
 //!   statistics (`IFLA_EXT_MASK` = `RTEXT_FILTER_SKIP_STATS`), which are most
 //!   of a link message and of no use here;
 //! * an address dump (`RTM_GETADDR`, `NLM_F_DUMP`) of both families;
+//! * for a targeted read, per interface, a link request for its index
+//!   ([`link_get`]) and an address dump filtered by its index
+//!   ([`addr_dump_of`]), which the kernel walks without visiting the other
+//!   interfaces;
 //! * per family, route lookups (`RTM_GETROUTE` without `NLM_F_DUMP`, with
 //!   `RTA_DST` = a probe address on the internet): the kernel answers with
 //!   the route it would use, after policy rules (a VPN's own table, a
@@ -90,6 +94,33 @@ pub fn addr_dump(seq: u32) -> Vec<u8> {
     )
 }
 
+/// A request for the one link with index `index` (`RTM_GETLINK` without
+/// `NLM_F_DUMP`), without statistics, with sequence number `seq`: the
+/// kernel answers with that link alone, or `ENODEV` when there is none.
+#[must_use]
+pub fn link_get(seq: u32, index: u32) -> Vec<u8> {
+    let mut m = LinkMessage::default();
+    m.header.index = index;
+    m.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    encode(RouteNetlinkMessage::GetLink(m), NLM_F_REQUEST, seq)
+}
+
+/// A dump of the addresses of both families on interface `index`, with
+/// sequence number `seq`. The kernel filters by index only on a socket with
+/// `NETLINK_GET_STRICT_CHK` (Linux 4.20 and later); elsewhere it answers
+/// every address, which the reader then drops.
+#[must_use]
+pub fn addr_dump_of(seq: u32, index: u32) -> Vec<u8> {
+    let mut m = AddressMessage::default();
+    m.header.index = index;
+    encode(
+        RouteNetlinkMessage::GetAddress(m),
+        NLM_F_REQUEST | NLM_F_DUMP,
+        seq,
+    )
+}
+
 /// A lookup of the route the kernel would use towards `probe`, with
 /// sequence number `seq`.
 #[must_use]
@@ -157,6 +188,28 @@ mod tests {
             header(&a),
             (a.len() as u32, 22, NLM_F_REQUEST | NLM_F_DUMP, 8)
         );
+    }
+
+    #[test]
+    fn targeted_requests_name_their_interface() {
+        let l = link_get(3, 4_000_001);
+        // A single link: no NLM_F_DUMP.
+        assert_eq!(header(&l), (l.len() as u32, 18, NLM_F_REQUEST, 3));
+        // ifinfomsg: family, pad, type, then the index.
+        let index = u32::from_ne_bytes(l[HEADER_LEN + 4..HEADER_LEN + 8].try_into().unwrap());
+        assert_eq!(index, 4_000_001);
+        let attr = &l[HEADER_LEN + 16..];
+        assert_eq!(u16::from_ne_bytes([attr[2], attr[3]]), 29, "IFLA_EXT_MASK");
+        let a = addr_dump_of(4, 77);
+        assert_eq!(
+            header(&a),
+            (a.len() as u32, 22, NLM_F_REQUEST | NLM_F_DUMP, 4)
+        );
+        // ifaddrmsg: family, prefix length, flags, scope, then the index;
+        // the rest zero, as a strictly checking kernel requires.
+        assert_eq!(&a[HEADER_LEN..HEADER_LEN + 4], &[0; 4]);
+        let index = u32::from_ne_bytes(a[HEADER_LEN + 4..HEADER_LEN + 8].try_into().unwrap());
+        assert_eq!(index, 77);
     }
 
     #[test]
