@@ -174,6 +174,11 @@ struct InFlight {
     cause: Cause,
     force_publish: bool,
     scope: Scope,
+    /// A targeted read: a hint about one of its targets came while it ran.
+    /// Its answer may mix the states before and after that change (the
+    /// kernel does not mark a dump filtered by index as interrupted), so it
+    /// is handled like an interrupted read.
+    touched: bool,
 }
 
 /// What a hint needs read.
@@ -315,8 +320,11 @@ enum MonitorState {
 /// A targeted answer is merged into the state with
 /// [`refresh::merge`](crate::refresh::merge); one that cannot be merged
 /// (a default route through an interface the state lacks, a name taken)
-/// asks for a full read at once. The reconcile interval runs from the last
-/// full read.
+/// asks for a full read at once. A targeted read during which a hint about
+/// one of its targets arrived is handled as interrupted: the kernel does not
+/// mark a dump filtered by index as interrupted, so its answer may mix the
+/// states before and after that change. The reconcile interval runs from
+/// the last full read.
 pub struct Reconciler {
     config: Config,
     timers: TimerTable,
@@ -518,6 +526,11 @@ impl Reconciler {
             return;
         }
         let hint = self.scope_of(event);
+        if let (Some(flight), HintScope::Interface(index)) = (&mut self.in_flight, hint) {
+            if let Scope::Targeted(targets) = &flight.scope {
+                flight.touched |= targets.contains(index);
+            }
+        }
         self.add_reason(Cause::Event, false, false, hint);
         self.arm_debounce(now);
     }
@@ -692,6 +705,10 @@ impl Reconciler {
         let Ok(refresh) = result else {
             return self.enumeration_failed(now, flight);
         };
+        if flight.touched {
+            // Maybe torn by the change its hint announced: read again.
+            return self.interrupted(now, flight);
+        }
         self.retry_attempt = 0;
         self.timers.stop(Timer::Retry);
         let Some(state) = self.state.clone() else {
@@ -745,9 +762,14 @@ impl Reconciler {
     }
 
     fn handle_interrupted(&mut self, now: Instant, id: EnumerationId) {
-        let Some(flight) = self.take_flight(id) else {
-            return;
-        };
+        if let Some(flight) = self.take_flight(id) {
+            self.interrupted(now, flight);
+        }
+    }
+
+    /// The read `flight` could not give one consistent table: its reasons
+    /// wait for the debounce, with no backoff.
+    fn interrupted(&mut self, now: Instant, flight: InFlight) {
         self.stats.interrupted_enumerations += 1;
         // The kernel answered: whatever failed before is over.
         self.retry_attempt = 0;
@@ -906,6 +928,7 @@ impl Reconciler {
             cause: w.cause,
             force_publish: w.force_publish,
             scope: w.scope.clone(),
+            touched: false,
         });
         set_after(
             &mut self.timers,

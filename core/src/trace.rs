@@ -143,6 +143,9 @@ impl TryFrom<&TraceConfig> for Config {
 }
 
 /// What happened at one instant of a trace.
+// Most records are inputs; boxing them to shrink the timeout records
+// would cost an allocation per recorded hint for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TraceEvent {

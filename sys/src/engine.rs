@@ -438,6 +438,9 @@ impl Engine {
         let result = match poll {
             EnumerationPoll::Done(result) => result,
             EnumerationPoll::Refreshed(refresh) => {
+                // A change during the read has queued its hint by now: read
+                // it first, so the Reconciler knows the answer may be torn.
+                self.drain(now);
                 if let Some(flight) = self.in_flight.take() {
                     self.ended_this_wake = true;
                     let id = flight.id;

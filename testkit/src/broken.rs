@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use netstate_core::{Action, Config, Input, Reconciler};
+use netstate_core::{Action, Config, Input, Reconciler, Refresh, RouteHop, RouteHops};
 use proptest::test_runner::{
     Config as ProptestConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
 };
@@ -65,7 +65,7 @@ impl Core for ForgetsHintsDuringEnumeration {
     fn handle_input(&mut self, now: Instant, input: Input) {
         match &input {
             Input::Route(_) if self.in_flight => return,
-            Input::Enumerated { .. } => self.in_flight = false,
+            Input::Enumerated { .. } | Input::Refreshed { .. } => self.in_flight = false,
             _ => {}
         }
         self.inner.handle_input(now, input);
@@ -365,6 +365,77 @@ impl Core for PublishesTwice {
             again.old = c.new.clone();
             again.delta = netstate_core::Delta::default();
             self.last = Some(again);
+        }
+        a
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.inner.poll_timeout()
+    }
+}
+
+#[test]
+fn the_properties_catch_a_reconciler_that_merges_targeted_reads_wrongly() {
+    // A merge that keeps the old default routes: the bug a targeted read
+    // invites (the hint was about an address, so why would the route have
+    // changed?), and exactly what the kernel does behind a monitor's back
+    // when a link goes down (it flushes the routes without a route message).
+    let make = |config: Config, now: Instant| KeepsOldRoutes {
+        inner: Reconciler::new(config, now),
+        routes: RouteHops::default(),
+    };
+    let found = find_failure(
+        Profile::Flowing,
+        make,
+        &[Property::Convergence, Property::NoSpurious],
+        1024,
+    )
+    .expect("proptest must find a targeted read merged wrongly");
+    assert!(
+        found.contains("refreshed #"),
+        "a targeted read is in the log: {found}"
+    );
+    eprintln!("shrunk failure of the variant that merges wrongly:\n{found}");
+}
+
+/// Merges a targeted read's interfaces but keeps the default routes it
+/// published last, whatever the read found.
+struct KeepsOldRoutes {
+    inner: Reconciler,
+    routes: RouteHops,
+}
+
+impl Core for KeepsOldRoutes {
+    fn handle_input(&mut self, now: Instant, input: Input) {
+        let input = match input {
+            Input::Refreshed { id, result: Ok(r) } => {
+                let kept = Refresh::new(r.targets().clone(), r.found().to_vec(), self.routes)
+                    .expect("the same interfaces form a refresh");
+                Input::Refreshed {
+                    id,
+                    result: Ok(kept),
+                }
+            }
+            other => other,
+        };
+        self.inner.handle_input(now, input);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.inner.handle_timeout(now);
+    }
+    fn poll_action(&mut self) -> Option<Action> {
+        let a = self.inner.poll_action();
+        if let Some(Action::Publish(c)) = &a {
+            let hop = |r: &Option<netstate_core::DefaultRoute>| {
+                r.as_ref().map(|r| RouteHop {
+                    index: r.index,
+                    gateway: r.gateway,
+                })
+            };
+            let routes = c.new.default_routes();
+            self.routes = RouteHops {
+                v4: hop(&routes.v4),
+                v6: hop(&routes.v6),
+            };
         }
         a
     }

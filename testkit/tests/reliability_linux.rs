@@ -211,7 +211,14 @@ fn a_monitor_under_churn_on_a_large_table_ends_on_the_kernels_state_without_reco
         stats.core.interrupted_enumerations,
         stats.core.enumeration_failures
     );
-    assert!(stats.interrupted_dumps > 0, "the churn interrupted no dump");
+    // The churn is on one interface: the monitor reads it alone (targeted
+    // reads), and the kernel does not mark a dump filtered by index as
+    // interrupted; a read during which its interface changed is handled
+    // as interrupted by the Reconciler instead.
+    assert!(
+        stats.interrupted_dumps + stats.core.interrupted_enumerations > 0,
+        "the churn interrupted no read"
+    );
     assert_eq!(
         stats.core.enumeration_failures, 0,
         "an interrupted dump is no failure"

@@ -256,3 +256,70 @@ fn open_nonblocking(netns: Option<&Netns>) -> io::Result<(OwnedFd, bool)> {
         None => open(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+
+    use super::*;
+
+    /// Drives the read started on `d` to its end, waiting for the socket.
+    fn finish(d: &mut DumpSocket, mut p: EnumerationPoll) -> EnumerationPoll {
+        for _ in 0..10_000 {
+            match p {
+                EnumerationPoll::Waiting => {
+                    let mut fds = [PollFd::new(&d.fd, PollFlags::IN)];
+                    let timeout = Timespec {
+                        tv_sec: 5,
+                        tv_nsec: 0,
+                    };
+                    poll(&mut fds, Some(&timeout)).expect("poll");
+                    p = d.poll();
+                }
+                EnumerationPoll::Busy => p = d.poll(),
+                done => return done,
+            }
+        }
+        panic!("the read never ended");
+    }
+
+    // Loopback (index 1) exists in every network namespace, and these only
+    // read: they run in the test's own namespace, without root.
+    fn loopback() -> Targets {
+        [1].into_iter().collect()
+    }
+
+    #[test]
+    fn a_targeted_read_reads_only_its_interface() {
+        let mut d = DumpSocket::open(None).expect("a netlink socket");
+        if !d.strict {
+            eprintln!("SKIPPED: this kernel refuses NETLINK_GET_STRICT_CHK (before 4.20)");
+            return;
+        }
+        let p = d.start_targeted(&loopback());
+        let EnumerationPoll::Refreshed(r) = finish(&mut d, p) else {
+            panic!("a targeted read ends in a refresh");
+        };
+        assert_eq!(r.targets().as_slice(), &[1]);
+        assert_eq!(r.found().len(), 1);
+        assert!(r.found()[0].is_loopback());
+        // The same interface as a full read gives.
+        let p = d.start();
+        let EnumerationPoll::Done(Ok(full)) = finish(&mut d, p) else {
+            panic!("a full read ends in a snapshot");
+        };
+        assert_eq!(full.by_index(1), Some(&r.found()[0]));
+    }
+
+    #[test]
+    fn without_strict_checking_a_targeted_read_reads_everything() {
+        let mut d = DumpSocket::open(None).expect("a netlink socket");
+        // As on a kernel before 4.20, which refuses the option.
+        d.strict = false;
+        let p = d.start_targeted(&loopback());
+        let EnumerationPoll::Done(Ok(full)) = finish(&mut d, p) else {
+            panic!("the fallback is a full read");
+        };
+        assert!(full.by_index(1).is_some_and(|lo| lo.is_loopback()));
+    }
+}
