@@ -18,6 +18,7 @@
 
 use core::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use smallvec::SmallVec;
 
@@ -166,7 +167,7 @@ impl Refresh {
 
     /// The targeted interfaces that exist, sorted by index.
     #[must_use]
-    pub fn found(&self) -> &[Interface] {
+    pub fn found(&self) -> &[Arc<Interface>] {
         self.found.interfaces()
     }
 
@@ -237,10 +238,10 @@ pub fn merge(
     let mut fresh = found.iter().peekable();
     for old in state.interfaces() {
         while let Some(f) = fresh.next_if(|f| f.index < old.index) {
-            interfaces.push(f.clone());
+            interfaces.push(Arc::clone(f));
         }
         if !targets.contains(old.index) {
-            interfaces.push(old.clone());
+            interfaces.push(Arc::clone(old));
         }
     }
     interfaces.extend(fresh.cloned());

@@ -2,6 +2,7 @@
 
 use core::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use ipnet::IpNet;
 use smallvec::SmallVec;
@@ -283,7 +284,12 @@ impl std::error::Error for SnapshotError {}
 /// address lifetimes and counters are not part of it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Snapshot {
-    interfaces: Vec<Interface>,
+    /// Shared: a snapshot made from another by a targeted read shares every
+    /// interface the read did not touch, so making it costs a reference
+    /// count per interface, not a copy (0.38 ms for 4,001 interfaces
+    /// copied, measured when targeted reads were added), and comparing or
+    /// diffing two such snapshots skips the shared interfaces by pointer.
+    interfaces: Vec<Arc<Interface>>,
     default_routes: DefaultRoutes,
 }
 
@@ -318,7 +324,7 @@ impl Snapshot {
             interface.normalise();
         }
         Ok(Snapshot {
-            interfaces,
+            interfaces: interfaces.into_iter().map(Arc::new).collect(),
             default_routes,
         })
     }
@@ -326,7 +332,10 @@ impl Snapshot {
     /// A snapshot from parts already in order: interfaces sorted by index,
     /// indexes and names unique, each interface normalised (as the
     /// interfaces of other snapshots are). Linear, for [`crate::refresh::merge`].
-    pub(crate) fn from_sorted(interfaces: Vec<Interface>, default_routes: DefaultRoutes) -> Self {
+    pub(crate) fn from_sorted(
+        interfaces: Vec<Arc<Interface>>,
+        default_routes: DefaultRoutes,
+    ) -> Self {
         debug_assert!(interfaces.windows(2).all(|p| p[0].index < p[1].index));
         Snapshot {
             interfaces,
@@ -334,9 +343,10 @@ impl Snapshot {
         }
     }
 
-    /// The interfaces, sorted by index.
+    /// The interfaces, sorted by index. Each is shared with the snapshots
+    /// it did not change in (an `Arc`; it dereferences to the [`Interface`]).
     #[must_use]
-    pub fn interfaces(&self) -> &[Interface] {
+    pub fn interfaces(&self) -> &[Arc<Interface>] {
         &self.interfaces
     }
 
@@ -352,13 +362,16 @@ impl Snapshot {
         self.interfaces
             .binary_search_by_key(&index, |i| i.index)
             .ok()
-            .map(|pos| &self.interfaces[pos])
+            .map(|pos| &*self.interfaces[pos])
     }
 
     /// The interface with this name.
     #[must_use]
     pub fn by_name(&self, name: &str) -> Option<&Interface> {
-        self.interfaces.iter().find(|i| i.name == name)
+        self.interfaces
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| &**i)
     }
 
     /// Whether an up, non-loopback interface has a usable IPv4 address that

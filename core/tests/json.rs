@@ -84,7 +84,11 @@ fn the_short_documented_form_also_reads() {
 #[test]
 fn change_is_one_watch_line_with_the_documented_fields() {
     let old = sample();
-    let mut interfaces = old.interfaces().to_vec();
+    let mut interfaces: Vec<Interface> = old
+        .interfaces()
+        .iter()
+        .map(|i| Interface::clone(i))
+        .collect();
     interfaces[1]
         .addrs
         .push(Address::new("10.0.0.3/24".parse().unwrap()));

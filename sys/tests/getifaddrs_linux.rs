@@ -54,7 +54,7 @@ fn as_getifaddrs_sees_it(s: &Snapshot) -> Snapshot {
     let interfaces = s
         .interfaces()
         .iter()
-        .cloned()
+        .map(|i| netstate_core::Interface::clone(i))
         .map(|mut i| {
             for a in &mut i.addrs {
                 a.flags = AddrFlags::empty();

@@ -408,8 +408,15 @@ impl Core for KeepsOldRoutes {
     fn handle_input(&mut self, now: Instant, input: Input) {
         let input = match input {
             Input::Refreshed { id, result: Ok(r) } => {
-                let kept = Refresh::new(r.targets().clone(), r.found().to_vec(), self.routes)
-                    .expect("the same interfaces form a refresh");
+                let kept = Refresh::new(
+                    r.targets().clone(),
+                    r.found()
+                        .iter()
+                        .map(|i| netstate_core::Interface::clone(i))
+                        .collect(),
+                    self.routes,
+                )
+                .expect("the same interfaces form a refresh");
                 Input::Refreshed {
                     id,
                     result: Ok(kept),

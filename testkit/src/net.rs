@@ -209,7 +209,12 @@ impl NetTable {
         f: impl FnOnce(&mut Interface),
     ) -> Result<Vec<RouteEvent>, NetError> {
         let index = self.index_of(name)?;
-        let mut interfaces = self.snapshot.interfaces().to_vec();
+        let mut interfaces = self
+            .snapshot
+            .interfaces()
+            .iter()
+            .map(|i| Interface::clone(i))
+            .collect::<Vec<_>>();
         if let Some(i) = interfaces.iter_mut().find(|i| i.index == index) {
             f(i);
         }
@@ -243,7 +248,12 @@ impl NetTable {
         if interface.index == 0 {
             interface.index = self.next_index;
         }
-        let mut interfaces = self.snapshot.interfaces().to_vec();
+        let mut interfaces = self
+            .snapshot
+            .interfaces()
+            .iter()
+            .map(|i| Interface::clone(i))
+            .collect::<Vec<_>>();
         interfaces.push(interface);
         let routes = self.snapshot.default_routes().clone();
         self.rebuild(interfaces, routes)
@@ -258,7 +268,7 @@ impl NetTable {
             .interfaces()
             .iter()
             .filter(|i| i.index != index)
-            .cloned()
+            .map(|i| Interface::clone(i))
             .collect();
         let mut routes = self.snapshot.default_routes().clone();
         for r in [&mut routes.v4, &mut routes.v6] {
@@ -349,7 +359,12 @@ impl NetTable {
             Family::V4 => routes.v4 = route,
             Family::V6 => routes.v6 = route,
         }
-        let interfaces = self.snapshot.interfaces().to_vec();
+        let interfaces = self
+            .snapshot
+            .interfaces()
+            .iter()
+            .map(|i| Interface::clone(i))
+            .collect::<Vec<_>>();
         self.rebuild(interfaces, routes)
     }
 

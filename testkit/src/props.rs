@@ -306,13 +306,13 @@ fn targeted_model(previous: &Snapshot, read: &Snapshot, targets: &Targets) -> Sn
         .interfaces()
         .iter()
         .filter(|i| !targets.contains(i.index))
-        .cloned()
+        .map(|i| Interface::clone(i))
         .collect();
     interfaces.extend(
         read.interfaces()
             .iter()
             .filter(|i| targets.contains(i.index))
-            .cloned(),
+            .map(|i| Interface::clone(i)),
     );
     let name = |r: &DefaultRoute| -> String {
         if let Some(i) = interfaces.iter().find(|i| i.index == r.index) {

@@ -308,7 +308,7 @@ mod tests {
         let EnumerationPoll::Done(Ok(full)) = finish(&mut d, p) else {
             panic!("a full read ends in a snapshot");
         };
-        assert_eq!(full.by_index(1), Some(&r.found()[0]));
+        assert_eq!(full.by_index(1), Some(&*r.found()[0]));
     }
 
     #[test]
