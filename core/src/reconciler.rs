@@ -174,11 +174,12 @@ struct InFlight {
     cause: Cause,
     force_publish: bool,
     scope: Scope,
-    /// A targeted read: a hint about one of its targets came while it ran.
-    /// Its answer may mix the states before and after that change (the
+    /// A targeted read: the targets a hint named while it ran. Where such a
+    /// target's addresses came in several datagrams ([`Refresh::spanned`]),
+    /// the answer may mix the states before and after that change (the
     /// kernel does not mark a dump filtered by index as interrupted), so it
     /// is handled like an interrupted read.
-    touched: bool,
+    touched: Targets,
 }
 
 /// What a hint needs read.
@@ -321,10 +322,12 @@ enum MonitorState {
 /// [`refresh::merge`](crate::refresh::merge); one that cannot be merged
 /// (a default route through an interface the state lacks, a name taken)
 /// asks for a full read at once. A targeted read during which a hint about
-/// one of its targets arrived is handled as interrupted: the kernel does not
-/// mark a dump filtered by index as interrupted, so its answer may mix the
-/// states before and after that change. The reconcile interval runs from
-/// the last full read.
+/// one of its targets arrived, and whose addresses for that target came in
+/// several datagrams ([`Refresh::spanned`]), is handled as interrupted: the
+/// kernel does not mark a dump filtered by index as interrupted, so such an
+/// answer may mix the states before and after that change (an answer read
+/// in one datagram is one state, so a storm of re-announcements never holds
+/// a publication back). The reconcile interval runs from the last full read.
 pub struct Reconciler {
     config: Config,
     timers: TimerTable,
@@ -528,7 +531,9 @@ impl Reconciler {
         let hint = self.scope_of(event);
         if let (Some(flight), HintScope::Interface(index)) = (&mut self.in_flight, hint) {
             if let Scope::Targeted(targets) = &flight.scope {
-                flight.touched |= targets.contains(index);
+                if targets.contains(index) {
+                    flight.touched.insert(index);
+                }
             }
         }
         self.add_reason(Cause::Event, false, false, hint);
@@ -705,7 +710,12 @@ impl Reconciler {
         let Ok(refresh) = result else {
             return self.enumeration_failed(now, flight);
         };
-        if flight.touched {
+        let torn = flight
+            .touched
+            .as_slice()
+            .iter()
+            .any(|&i| refresh.spanned().contains(i));
+        if torn {
             // Maybe torn by the change its hint announced: read again.
             return self.interrupted(now, flight);
         }
@@ -928,7 +938,7 @@ impl Reconciler {
             cause: w.cause,
             force_publish: w.force_publish,
             scope: w.scope.clone(),
-            touched: false,
+            touched: Targets::new(),
         });
         set_after(
             &mut self.timers,

@@ -139,6 +139,9 @@ pub struct Refresh {
     /// default routes are empty).
     found: Snapshot,
     routes: RouteHops,
+    /// The targets whose addresses came in several datagrams.
+    #[cfg_attr(feature = "serde", serde(default))]
+    spanned: Targets,
 }
 
 impl Refresh {
@@ -156,7 +159,28 @@ impl Refresh {
             targets,
             found: Snapshot::new(found, DefaultRoutes::default())?,
             routes,
+            spanned: Targets::new(),
         })
+    }
+
+    /// The same answer, noting that the addresses of the interfaces
+    /// `spanned` names came in several datagrams: a change on one of them
+    /// during the read may have torn its answer (see
+    /// [`Refresh::spanned`]).
+    #[must_use]
+    pub fn with_spanned(mut self, spanned: Targets) -> Self {
+        self.spanned = spanned;
+        self
+    }
+
+    /// The targets whose addresses were read in several datagrams. The
+    /// kernel fills each datagram in one go, so an answer in one datagram is
+    /// one state; one in several may mix two states when the interface
+    /// changed in between (a dump filtered by index is never marked
+    /// interrupted). Empty for a backend that reads atomically.
+    #[must_use]
+    pub fn spanned(&self) -> &Targets {
+        &self.spanned
     }
 
     /// The interfaces that were read.

@@ -433,12 +433,12 @@ fn a_targeted_read_during_which_its_target_changed_is_read_again_not_published()
     let mut h = Harness::plain();
     h.hint(addr_hint(3));
     let (id, _) = h.targets();
-    // A change on eth1 while it is read: the answer may be torn.
+    // A change on eth1 while its addresses came in several datagrams: the
+    // answer may be torn.
     h.hint(addr_hint(3));
-    h.refreshed(
-        id,
-        refresh(&[3], vec![iface(3, "eth1", &["10.1.0.9/24"])], eth0_route()),
-    );
+    let spanned = refresh(&[3], vec![iface(3, "eth1", &["10.1.0.9/24"])], eth0_route())
+        .with_spanned([3].into_iter().collect());
+    h.refreshed(id, spanned);
     let (_, targets) = h.targets();
     assert_eq!(
         targets,
@@ -460,4 +460,24 @@ fn a_targeted_read_during_which_its_target_changed_is_read_again_not_published()
         .published()
         .by_index(3)
         .is_some_and(|i| i.addrs.len() == 1));
+}
+
+#[test]
+fn a_hint_during_a_read_in_one_datagram_holds_nothing_back() {
+    // A storm of re-announcements of eth1 while it is read: its addresses
+    // came in one datagram, one state, so the answer is published.
+    let mut h = Harness::plain();
+    h.hint(addr_hint(3));
+    let (id, _) = h.targets();
+    h.hint(addr_hint(3));
+    h.refreshed(
+        id,
+        refresh(&[3], vec![iface(3, "eth1", &["10.1.0.9/24"])], eth0_route())
+            .with_spanned([2].into_iter().collect()),
+    );
+    assert!(h
+        .published()
+        .by_index(3)
+        .is_some_and(|i| i.addrs.len() == 1));
+    assert_eq!(h.r.stats().interrupted_enumerations, 0);
 }

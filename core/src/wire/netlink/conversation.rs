@@ -32,6 +32,10 @@
 //! addresses (a dump the kernel filters by index on a socket with
 //! `NETLINK_GET_STRICT_CHK`), then runs the same route lookups, and ends in
 //! [`Outcome::Refreshed`]. A link the kernel answers `ENODEV` for is gone.
+//! The targets whose addresses came in more than one datagram are noted
+//! ([`Refresh::spanned`]): the kernel never marks a dump filtered by index
+//! as interrupted, so only the caller, who sees the hints, can tell whether
+//! such an answer may be torn.
 //! Its cost does not depend on how many other interfaces there are (as
 //! long as the kernel filters the address dump; a kernel that does not
 //! answers every address, which is dropped, so the read stays correct).
@@ -163,6 +167,10 @@ pub struct Conversation {
     fib_match_honoured: bool,
     /// The interfaces of a targeted read; `None` for a full one.
     targets: Option<Targets>,
+    /// Datagrams that carried records for the request outstanding.
+    record_datagrams: u32,
+    /// Targets whose addresses came in several datagrams, this attempt.
+    spanned: Targets,
     collector: SnapshotCollector,
     step: Step,
     /// The outcome, until [`Conversation::poll_outcome`] takes it.
@@ -192,6 +200,8 @@ impl Conversation {
             probes_v6,
             fib_match_honoured,
             targets: None,
+            record_datagrams: 0,
+            spanned: Targets::new(),
             collector: SnapshotCollector::new(),
             step: Step::Due(Request::Links),
             outcome: None,
@@ -263,6 +273,7 @@ impl Conversation {
         let seq = self.next_seq;
         self.next_seq = seq.wrapping_add(1);
         self.step = Step::Awaiting { request, seq };
+        self.record_datagrams = 0;
         Some(match request {
             Request::Links => link_dump(seq),
             Request::Addrs => addr_dump(seq),
@@ -283,7 +294,11 @@ impl Conversation {
             return;
         };
         let before = self.collector.skipped();
+        let records = self.collector.records();
         let fed = self.collector.feed(request.stage(), seq, datagram);
+        if self.collector.records() > records {
+            self.record_datagrams = self.record_datagrams.saturating_add(1);
+        }
         let newly_skipped = self.collector.skipped().saturating_sub(before);
         self.skipped = self.skipped.saturating_add(newly_skipped);
         self.step = match fed {
@@ -347,6 +362,7 @@ impl Conversation {
         self.fresh_socket = false;
         if let Step::Awaiting { .. } = self.step {
             self.collector = SnapshotCollector::new();
+            self.spanned = Targets::new();
             self.step = Step::Due(self.first_request());
         }
     }
@@ -408,7 +424,12 @@ impl Conversation {
         match request {
             Request::Links => Step::Due(Request::Addrs),
             Request::Link(index) => Step::Due(Request::AddrsOf(index)),
-            Request::AddrsOf(index) => Step::Due(self.after_target(index)),
+            Request::AddrsOf(index) => {
+                if self.record_datagrams > 1 {
+                    self.spanned.insert(index);
+                }
+                Step::Due(self.after_target(index))
+            }
             Request::Addrs => Step::Due(Request::FibMatch {
                 v6: false,
                 probe: 0,
@@ -441,7 +462,9 @@ impl Conversation {
         let collector = std::mem::take(&mut self.collector);
         let finished = match self.targets.clone() {
             None => collector.finish().map(Outcome::Done),
-            Some(targets) => collector.finish_refresh(targets).map(Outcome::Refreshed),
+            Some(targets) => collector
+                .finish_refresh(targets)
+                .map(|r| Outcome::Refreshed(r.with_spanned(std::mem::take(&mut self.spanned)))),
         };
         match finished {
             Ok(outcome) => self.end(outcome),
@@ -458,6 +481,7 @@ impl Conversation {
             return self.end(Outcome::Interrupted);
         }
         self.collector = SnapshotCollector::new();
+        self.spanned = Targets::new();
         Step::Due(self.first_request())
     }
 
@@ -670,6 +694,46 @@ mod tests {
         let v4 = r.routes().v4.expect("a v4 default route");
         assert_eq!((v4.index, v4.gateway), (3, Some(IpAddr::from(GW4))));
         assert_eq!(r.routes().v6, None);
+    }
+
+    #[test]
+    fn a_target_whose_addresses_came_in_several_datagrams_is_noted() {
+        let mut c = targeted(1, &[3, 4]);
+        assert_eq!(sent(&mut c), Sent::Link(1, 3));
+        c.handle_datagram(&veth0(1));
+        assert_eq!(sent(&mut c), Sent::AddrsOf(2, 3));
+        // Records in two datagrams, then NLMSG_DONE alone.
+        for a in [[10, 9, 0, 2], [10, 9, 0, 3]] {
+            c.handle_datagram(&multi(
+                RTM_NEWADDR,
+                2,
+                &addr_body(AF_INET, 24, 0x80, 3, &a, None),
+            ));
+        }
+        c.handle_datagram(&dump_done(2));
+        assert_eq!(sent(&mut c), Sent::Link(3, 4));
+        c.handle_datagram(&nlmsg_error(3, 19));
+        // Index 4's answer: nothing, then done, in one datagram.
+        assert_eq!(sent(&mut c), Sent::AddrsOf(4, 4));
+        c.handle_datagram(&dump_done(4));
+        lookups(&mut c);
+        let r = refreshed(&mut c);
+        assert_eq!(r.spanned().as_slice(), &[3]);
+        assert_eq!(r.found()[0].addrs.len(), 2);
+        // Records and NLMSG_DONE in one datagram, or records then NLMSG_DONE
+        // alone: one state.
+        let mut c = targeted(1, &[3]);
+        assert_eq!(sent(&mut c), Sent::Link(1, 3));
+        c.handle_datagram(&veth0(1));
+        assert_eq!(sent(&mut c), Sent::AddrsOf(2, 3));
+        c.handle_datagram(&multi(
+            RTM_NEWADDR,
+            2,
+            &addr_body(AF_INET, 24, 0x80, 3, &[10, 9, 0, 2], None),
+        ));
+        c.handle_datagram(&dump_done(2));
+        lookups(&mut c);
+        assert!(refreshed(&mut c).spanned().is_empty());
     }
 
     #[test]

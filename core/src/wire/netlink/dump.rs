@@ -334,6 +334,11 @@ impl SnapshotCollector {
         self.overran
     }
 
+    /// Link and address records fed so far, used or skipped.
+    pub(crate) fn records(&self) -> usize {
+        self.links.len() + self.addrs.len() + self.skipped as usize
+    }
+
     fn skip(&mut self, link: Option<u32>) {
         self.skipped = self.skipped.saturating_add(1);
         if let Some(index) = link {
