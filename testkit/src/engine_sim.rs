@@ -25,11 +25,14 @@ use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use netstate_core::{Family, InterfaceName, OsError, RouteEvent, RouteEventKind, Snapshot};
+use netstate_core::{
+    Family, InterfaceName, OsError, RouteEvent, RouteEventKind, Snapshot, Targets,
+};
 use netstate_sys::{Backend, EnumerateFailure, EnumerationPoll, EventSource, SourceRead};
 
 use crate::net::{NetOp, NetTable};
 use crate::rng::SimRng;
+use crate::sim::refresh_of;
 
 /// The first byte of every datagram [`encode_hint`] writes.
 pub const HINT_MAGIC: u8 = 0xE5;
@@ -70,8 +73,13 @@ struct State {
     faults: BackendFaults,
     now: Instant,
     started: u64,
+    /// Of `started`, the targeted reads.
+    targeted: u64,
     cancelled: u64,
     pending: Option<Pending>,
+    /// What the read started last covers: `None` for the whole table, or
+    /// the targets of a targeted read (answered with a refresh).
+    targets: Option<Targets>,
     /// An enumeration answered `Interrupted` since the last `set_now`.
     interrupted_since_now: bool,
     restarted_at_once: u64,
@@ -112,8 +120,10 @@ pub fn sim_backend(
         faults,
         now,
         started: 0,
+        targeted: 0,
         cancelled: 0,
         pending: None,
+        targets: None,
         interrupted_since_now: false,
         restarted_at_once: 0,
         peer: None,
@@ -267,7 +277,16 @@ impl EventSource for SimSource {
 
 impl State {
     fn answer(&self) -> EnumerationPoll {
-        EnumerationPoll::Done(Ok(self.table.snapshot().clone()))
+        let table = self.table.snapshot();
+        match &self.targets {
+            None => EnumerationPoll::Done(Ok(table.clone())),
+            Some(targets) => match refresh_of(table, targets.clone()) {
+                Ok(refresh) => EnumerationPoll::Refreshed(refresh),
+                Err(e) => EnumerationPoll::Done(Err(EnumerateFailure::Failed(OsError::new(
+                    e.to_string(),
+                )))),
+            },
+        }
     }
 }
 
@@ -283,8 +302,42 @@ impl Backend for SimBackend {
     }
 
     fn start_enumeration(&mut self) -> EnumerationPoll {
+        self.start(None)
+    }
+
+    fn start_refresh(&mut self, targets: &Targets) -> EnumerationPoll {
+        self.start(Some(targets.clone()))
+    }
+
+    fn poll_enumeration(&mut self) -> EnumerationPoll {
+        let mut s = lock(&self.state);
+        match s.pending {
+            Some(p) if s.now >= p.ready_at => {
+                s.pending = None;
+                s.answer()
+            }
+            _ => EnumerationPoll::Waiting,
+        }
+    }
+
+    fn cancel_enumeration(&mut self) {
+        let mut s = lock(&self.state);
+        if s.pending.take().is_some() {
+            s.cancelled += 1;
+        }
+    }
+}
+
+impl SimBackend {
+    /// Starts a read of the whole table (`targets` `None`) or a targeted
+    /// one, with the same faults drawn for both.
+    fn start(&mut self, targets: Option<Targets>) -> EnumerationPoll {
         let mut s = lock(&self.state);
         s.started += 1;
+        if targets.is_some() {
+            s.targeted += 1;
+        }
+        s.targets = targets;
         s.pending = None;
         if std::mem::take(&mut s.interrupted_since_now) {
             s.restarted_at_once += 1;
@@ -312,24 +365,6 @@ impl Backend for SimBackend {
             EnumerationPoll::Waiting
         } else {
             s.answer()
-        }
-    }
-
-    fn poll_enumeration(&mut self) -> EnumerationPoll {
-        let mut s = lock(&self.state);
-        match s.pending {
-            Some(p) if s.now >= p.ready_at => {
-                s.pending = None;
-                s.answer()
-            }
-            _ => EnumerationPoll::Waiting,
-        }
-    }
-
-    fn cancel_enumeration(&mut self) {
-        let mut s = lock(&self.state);
-        if s.pending.take().is_some() {
-            s.cancelled += 1;
         }
     }
 }
@@ -399,6 +434,12 @@ impl SimBackendControl {
     #[must_use]
     pub fn cancelled(&self) -> u64 {
         lock(&self.state).cancelled
+    }
+
+    /// Of the enumerations started, how many were targeted reads.
+    #[must_use]
+    pub fn targeted(&self) -> u64 {
+        lock(&self.state).targeted
     }
 
     /// Whether an enumeration is waiting for its answer.

@@ -18,7 +18,9 @@
 //! * (d) `stats().core.enumerations` equals the enumerations the backend
 //!   saw started, whenever the engine has no work queued, less the
 //!   engine's immediate retries of an interrupted first enumeration (the
-//!   Reconciler never asked for those, so it does not count them).
+//!   Reconciler never asked for those, so it does not count them), and
+//!   `targeted_reads` the targeted reads it saw started (the simulated
+//!   backend answers those with a refresh of its table).
 //!
 //! `PROPTEST_CASES` sets the number of cases.
 
@@ -194,6 +196,11 @@ impl Run {
             stats.core.enumerations,
             started,
             again
+        );
+        prop_assert_eq!(
+            stats.core.targeted_reads,
+            self.ctl.targeted(),
+            "the targeted reads the Reconciler asked for are the ones the backend ran"
         );
         Ok(())
     }
