@@ -33,6 +33,7 @@
 mod change;
 mod config;
 mod diff;
+mod display;
 mod event;
 pub mod fanout;
 mod filter;

@@ -112,6 +112,7 @@ pub enum Action {
 /// Counters of what the Reconciler has seen and done.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Stats {
     /// Route hints received (including ignored ones).
     pub route_events: u64,

@@ -53,9 +53,9 @@ mod thread;
 
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
 pub use netstate_sys::MonitorBuilder as Builder;
-pub use netstate_sys::MonitorStats;
 /// Why a monitor could not start (shared by every netstate driver).
 pub use netstate_sys::StartError as Error;
+pub use netstate_sys::{Check, CheckError, CheckOutcome, CheckResult, MonitorStats};
 pub use source::MonitorSource;
 pub use thread::{OnChange, ThreadBuilder, ThreadMonitor};
 

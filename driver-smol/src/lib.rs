@@ -51,9 +51,9 @@ use netstate_core::Config;
 use netstate_sys::{sleep_clock, Engine, Handle};
 
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
-pub use netstate_sys::MonitorStats;
 /// Why a monitor could not start (shared by every netstate driver).
 pub use netstate_sys::StartError as Error;
+pub use netstate_sys::{Check, CheckError, CheckOutcome, CheckResult, MonitorStats};
 
 /// Options beyond the configuration (another backend, a recorder): pass
 /// it to [`Monitor::build`] or [`Monitor::start`].

@@ -48,7 +48,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
-pub use netstate_sys::MonitorStats;
+pub use netstate_sys::{Check, CheckError, CheckOutcome, CheckResult, MonitorStats};
 
 /// Why a monitor could not start (shared by every netstate driver).
 pub use netstate_sys::StartError as Error;

@@ -34,6 +34,7 @@ use netstate_core::{
 };
 
 use crate::backend::{Backend, EnumerateFailure, EnumerationPoll, EventSource, SourceRead};
+use crate::check::{ended, Checks};
 use crate::error::StartError;
 use crate::handle::{Handle, MonitorStats, Shared};
 use crate::readiness::Readiness;
@@ -166,6 +167,8 @@ pub struct Engine {
     /// `wake` has run at least once (the first one starts the first
     /// enumeration, so a fresh engine is due at once).
     woken: bool,
+    /// Forced checks and the enumerations that answer them.
+    checks: Checks,
 }
 
 impl std::fmt::Debug for Engine {
@@ -211,6 +214,7 @@ impl Engine {
             ended_this_wake: false,
             deferred: None,
             woken: false,
+            checks: Checks::default(),
         })
     }
 
@@ -308,8 +312,9 @@ impl Engine {
             self.start_enumeration(now, id);
         }
         self.feed(now, Input::SleepClock(sleep_clock));
-        if self.shared.take_force() {
+        if let Some(checks) = self.shared.take_force() {
             self.feed(now, Input::ForceCheck);
+            self.checks.forced(checks);
         }
         let before = self.stats.datagrams + self.stats.foreign_datagrams;
         let more_datagrams = self.drain(now);
@@ -399,9 +404,11 @@ impl Engine {
             match failure {
                 None => {}
                 Some(MonitorFailure::Overflow) => {
+                    crate::log::overflow();
                     self.feed(now, Input::MonitorFailed(MonitorFailure::Overflow));
                 }
                 Some(kind) => {
+                    crate::log::socket_failed(kind);
                     // The socket is broken: stop reading it until a rebind.
                     self.drop_source();
                     self.feed(now, Input::MonitorFailed(kind));
@@ -466,14 +473,20 @@ impl Engine {
                 }
             }
         };
+        let before = self.reconciler.stats();
+        let ended = ended(&input);
         self.feed(now, input);
+        self.checks
+            .ended(flight.id, ended.judge(before, self.reconciler.stats()));
     }
 
     fn start_enumeration(&mut self, now: Instant, id: EnumerationId) {
         if self.in_flight.take().is_some() {
             // The one before timed out in the Reconciler.
             self.backend.cancel_enumeration();
+            crate::log::enumeration_failed(&OsError::new("the enumeration timed out"));
         }
+        self.checks.started(id);
         self.in_flight = Some(InFlight { id, rounds: 0 });
         let poll = self.backend.start_enumeration();
         self.enumeration_progress(now, poll);
@@ -491,6 +504,7 @@ impl Engine {
                     // than the change itself.
                     self.store_stats();
                     self.shared.publish(&change);
+                    self.checks.published(&change);
                 }
                 Action::RebindMonitor => {
                     self.drop_source();
@@ -505,6 +519,7 @@ impl Engine {
                         },
                         Err(e) => Err(OsError::new(e.to_string())),
                     };
+                    crate::log::rebound(&result);
                     self.feed(now, Input::MonitorRebound(result));
                 }
             }
