@@ -39,6 +39,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! `check_now()` returns a [`Check`]: `wait()` for its answer on another
+//! thread, or `try_result()` in the loop that drives a [`MonitorSource`].
+//! Applications usually reach this crate as `netstate::mio` (the
+//! `netstate` crate, feature `mio`).
+//!
 //! ## Subscribers
 //!
 //! Subscribers are `netstate_core::fanout` queues, the same in every

@@ -31,6 +31,11 @@
 //! # }
 //! ```
 //!
+//! The subscriber is also a `futures_core::Stream`; `monitor.check_now()`
+//! is a future of the check's answer (the change, or
+//! [`CheckOutcome::Unchanged`]). Applications usually reach this crate as
+//! `netstate::smol` (the `netstate` crate, feature `smol`).
+//!
 //! Dropping the [`Monitor`] stops its task at its next turn (which the drop
 //! causes); [`Monitor::shutdown`] also waits until the task has ended and
 //! its sockets are closed.
