@@ -338,6 +338,14 @@ impl Reconciler {
         self.last_timeout_reason
     }
 
+    /// The id the next enumeration it asks for will carry: every
+    /// enumeration with this id or a later one (ids only grow) is asked for
+    /// after this call, so it reads the state after anything fed before.
+    #[must_use]
+    pub fn next_enumeration_id(&self) -> EnumerationId {
+        EnumerationId(self.next_id)
+    }
+
     /// The next action to carry out, in order.
     ///
     /// This is where enumerations are decided: when a reason to enumerate is

@@ -2,13 +2,16 @@
 //! await, to wait for on a thread, or to poll from a loop.
 //!
 //! A check asked for by a handle is fed to the Reconciler at the loop's
-//! next wake-up (`Input::ForceCheck`). The first enumeration that starts
-//! after that read the state after the request, so it answers the check:
+//! next wake-up (`Input::ForceCheck`). The first enumeration asked for
+//! after that (`Reconciler::next_enumeration_id`) reads the state after the
+//! request, so it answers the check:
 //! a publication from it is [`CheckOutcome::Changed`], a result equal to
 //! the published state is [`CheckOutcome::Unchanged`]. An enumeration the
 //! kernel interrupted (the table was changing) does not answer it: the
-//! next one does. An enumeration that failed or timed out answers
-//! [`CheckError::Failed`] (the monitor retries on its own, with backoff);
+//! next one does. An enumeration that failed, or whose answer came after
+//! it timed out, answers [`CheckError::Failed`] (the monitor retries on
+//! its own, with backoff; one abandoned without an answer leaves the check
+//! to its retry);
 //! a monitor that stops first answers [`CheckError::Stopped`].
 //!
 //! [`Handle::check_now`]: crate::Handle::check_now
@@ -203,44 +206,36 @@ pub(crate) fn check() -> (Check, Completer) {
 /// answers each.
 #[derive(Debug, Default)]
 pub(crate) struct Checks {
-    /// Fed to the Reconciler; answered by the next enumeration to start.
-    waiting_start: Vec<Completer>,
-    /// Answered by the enumeration with this id.
-    in_flight: Vec<(EnumerationId, Completer)>,
+    /// Answered by the first enumeration with this id or a later one to
+    /// end (ids only grow, and that one was asked for after the check).
+    waiting: Vec<(EnumerationId, Completer)>,
     /// Answered by the publication with this number.
     publishing: Vec<(u64, Completer)>,
 }
 
 impl Checks {
-    /// A forced check was fed for these.
-    pub(crate) fn forced(&mut self, checks: Vec<Completer>) {
-        self.waiting_start.extend(checks);
+    /// A forced check was fed for `checks`; `first` is the id of the next
+    /// enumeration the Reconciler will ask for.
+    pub(crate) fn forced(&mut self, checks: Vec<Completer>, first: EnumerationId) {
+        self.waiting.extend(checks.into_iter().map(|c| (first, c)));
     }
 
-    /// Enumeration `id` started: it answers every check fed before. Checks
-    /// bound to an older one that never ended (it timed out) fail.
-    pub(crate) fn started(&mut self, id: EnumerationId) {
-        for (_, c) in self.in_flight.drain(..) {
-            c.complete(Err(CheckError::Failed(OsError::new(
-                "the enumeration timed out",
-            ))));
-        }
-        self.in_flight
-            .extend(self.waiting_start.drain(..).map(|c| (id, c)));
-    }
-
-    /// Enumeration `id` ended and its result was fed: `published` is the
-    /// number of the publication it made, if it made one.
+    /// Enumeration `id` ended and its result was fed: it answers every
+    /// check fed before it was asked for, unless it was interrupted (the
+    /// next one does).
     pub(crate) fn ended(&mut self, id: EnumerationId, ended: Ended) {
+        if matches!(ended, Ended::Interrupted) {
+            return;
+        }
         let (mine, others): (Vec<_>, Vec<_>) =
-            self.in_flight.drain(..).partition(|(at, _)| *at == id);
-        self.in_flight = others;
+            self.waiting.drain(..).partition(|(first, _)| *first <= id);
+        self.waiting = others;
         for (_, c) in mine {
             match &ended {
                 Ended::Published(seq) => self.publishing.push((*seq, c)),
                 Ended::Unchanged => c.complete(Ok(CheckOutcome::Unchanged)),
-                Ended::Interrupted => self.waiting_start.push(c),
                 Ended::Failed(e) => c.complete(Err(CheckError::Failed(e.clone()))),
+                Ended::Interrupted => {}
             }
         }
     }
@@ -333,49 +328,44 @@ mod tests {
     }
 
     #[test]
-    fn a_check_is_answered_by_the_first_enumeration_started_after_it() {
+    fn a_check_is_answered_by_the_first_enumeration_asked_for_after_it() {
         let mut checks = Checks::default();
-        let (mut early, c) = check();
-        checks.started(EnumerationId(1));
-        checks.forced(vec![c]);
-        // The enumeration in flight when it was fed does not answer it.
+        let (mut check, c) = check();
+        // Enumeration 1 was in flight when it was fed: it does not answer.
+        checks.forced(vec![c], EnumerationId(2));
         checks.ended(EnumerationId(1), Ended::Unchanged);
-        assert_eq!(early.try_result(), None);
-        checks.started(EnumerationId(2));
+        assert_eq!(check.try_result(), None);
         checks.ended(EnumerationId(2), Ended::Published(7));
-        assert_eq!(early.try_result(), None, "answered by the publication");
+        assert_eq!(check.try_result(), None, "answered by the publication");
         checks.published(&change(7));
-        assert_eq!(early.wait(), Ok(CheckOutcome::Changed(change(7))));
+        assert_eq!(check.wait(), Ok(CheckOutcome::Changed(change(7))));
     }
 
     #[test]
     fn an_interrupted_enumeration_leaves_the_check_to_the_next_one() {
         let mut checks = Checks::default();
         let (mut check, c) = check();
-        checks.forced(vec![c]);
-        checks.started(EnumerationId(3));
+        checks.forced(vec![c], EnumerationId(3));
         checks.ended(EnumerationId(3), Ended::Interrupted);
         assert_eq!(check.try_result(), None);
-        checks.started(EnumerationId(4));
         checks.ended(EnumerationId(4), Ended::Unchanged);
         assert_eq!(check.try_result(), Some(Ok(CheckOutcome::Unchanged)));
     }
 
     #[test]
-    fn a_monitor_that_stops_answers_stopped_and_a_timeout_answers_failed() {
+    fn a_monitor_that_stops_answers_stopped_and_a_failure_answers_failed() {
         let mut checks = Checks::default();
         let (stopped, c) = check();
-        checks.forced(vec![c]);
+        checks.forced(vec![c], EnumerationId(0));
         drop(checks);
         assert_eq!(stopped.wait(), Err(CheckError::Stopped));
 
         let mut checks = Checks::default();
-        let (mut late, c) = check();
-        checks.forced(vec![c]);
-        checks.started(EnumerationId(5));
-        checks.started(EnumerationId(6));
+        let (mut failed, c) = check();
+        checks.forced(vec![c], EnumerationId(5));
+        checks.ended(EnumerationId(5), Ended::Failed(OsError::new("timed out")));
         assert!(matches!(
-            late.wait_timeout(Duration::ZERO),
+            failed.wait_timeout(Duration::ZERO),
             Some(Err(CheckError::Failed(_)))
         ));
     }

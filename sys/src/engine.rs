@@ -314,7 +314,8 @@ impl Engine {
         self.feed(now, Input::SleepClock(sleep_clock));
         if let Some(checks) = self.shared.take_force() {
             self.feed(now, Input::ForceCheck);
-            self.checks.forced(checks);
+            let first = self.reconciler.next_enumeration_id();
+            self.checks.forced(checks, first);
         }
         let before = self.stats.datagrams + self.stats.foreign_datagrams;
         let more_datagrams = self.drain(now);
@@ -486,7 +487,6 @@ impl Engine {
             self.backend.cancel_enumeration();
             crate::log::enumeration_failed(&OsError::new("the enumeration timed out"));
         }
-        self.checks.started(id);
         self.in_flight = Some(InFlight { id, rounds: 0 });
         let poll = self.backend.start_enumeration();
         self.enumeration_progress(now, poll);
