@@ -1,5 +1,5 @@
 //! The readable forms: a state as a table, a change as a header line and
-//! `+` / `-` / `~` lines.
+//! `+` / `-` / `~` lines (`netstate_core`'s `Display` for `Change`).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -132,59 +132,10 @@ pub(crate) fn state(s: &Snapshot) -> String {
     out
 }
 
-/// A change: `TIME #SEQ CAUSE major|minor`, then one line per difference.
+/// A change: `TIME #SEQ CAUSE major|minor`, then one line per difference
+/// (the change's `Display`, which escapes names as [`clean`] does).
 pub(crate) fn change(time: &str, c: &Change) -> String {
-    let mut out = format!(
-        "{time} #{} {} {}\n",
-        c.seq,
-        c.cause.as_str(),
-        if c.is_major() { "major" } else { "minor" }
-    );
-    for i in &c.delta.added {
-        let detail = c
-            .new
-            .by_index(i.index)
-            .map(|n| format!(" {} {}", flags(n), addrs(n)))
-            .unwrap_or_default();
-        let _ = writeln!(out, "  + {}{detail}", clean(&i.name));
-    }
-    for i in &c.delta.removed {
-        let _ = writeln!(out, "  - {}", clean(&i.name));
-    }
-    for d in &c.delta.changed {
-        let mut parts: Vec<String> = Vec::new();
-        if let Some(old) = &d.renamed_from {
-            parts.push(format!("renamed from {}", clean(old)));
-        }
-        parts.extend(d.addrs_added.iter().map(|a| format!("+{}", a.net)));
-        parts.extend(d.addrs_removed.iter().map(|a| format!("-{}", a.net)));
-        for f in &d.addrs_flags_changed {
-            let now: Vec<&str> = f.new_flags.names().collect();
-            parts.push(format!("{} flags [{}]", f.old.net, now.join(",")));
-        }
-        if d.flags_changed() {
-            let now: Vec<&str> = d.new_flags.names().collect();
-            parts.push(format!("flags [{}]", now.join(",")));
-        }
-        if d.mtu_changed {
-            parts.push(format!(
-                "mtu {}",
-                c.new.by_index(d.index).map_or(0, |i| i.mtu)
-            ));
-        }
-        if d.mac_changed {
-            parts.push("mac changed".into());
-        }
-        let _ = writeln!(out, "  ~ {} {}", clean(&d.name), parts.join(" "));
-    }
-    let routes = c.new.default_routes();
-    if c.delta.default_route_changed.v4 {
-        let _ = writeln!(out, "  ~ default v4: {}", route(routes.v4.as_ref()));
-    }
-    if c.delta.default_route_changed.v6 {
-        let _ = writeln!(out, "  ~ default v6: {}", route(routes.v6.as_ref()));
-    }
-    out
+    format!("{time} {c}\n")
 }
 
 /// The time of day in UTC, `HH:MM:SS.mmm`.
@@ -279,13 +230,7 @@ mod tests {
         let new = Arc::new(
             Snapshot::new(vec![renamed, iface(6, "a\u{1b}c")], Default::default()).unwrap(),
         );
-        let c = Change {
-            seq: 2,
-            cause: Cause::Event,
-            delta: Snapshot::diff(&old, &new),
-            old: old.clone(),
-            new: new.clone(),
-        };
+        let c = Change::new(2, Cause::Event, old.clone(), new.clone());
         let out = change("12:00:00.000", &c);
         no_control(&out);
         assert!(out.contains(r"+ a\x1bc"), "{out}");
@@ -293,13 +238,7 @@ mod tests {
             out.contains(r"~ n\x1b[2J renamed from o\x1b]0;t\x07"),
             "{out}"
         );
-        let back = Change {
-            seq: 3,
-            cause: Cause::Event,
-            delta: Snapshot::diff(&new, &old),
-            old: new,
-            new: old,
-        };
+        let back = Change::new(3, Cause::Event, new, old);
         let out = change("12:00:00.000", &back);
         no_control(&out);
         assert!(out.contains(r"- a\x1bc"), "{out}");

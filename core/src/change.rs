@@ -9,6 +9,7 @@ use crate::snapshot::Snapshot;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
 pub enum Cause {
     /// The first state: the monitor just started.
     Initial,
@@ -45,7 +46,11 @@ impl Cause {
 ///
 /// `seq` counts publications from 1; the first change has cause
 /// [`Cause::Initial`], an empty `old` and every interface in `delta.added`.
+///
+/// It is `#[non_exhaustive]` (fields may be added): build one with
+/// [`Change::new`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Change {
     /// The publication's number, from 1, without gaps.
     pub seq: u64,
@@ -60,6 +65,20 @@ pub struct Change {
 }
 
 impl Change {
+    /// The change from `old` to `new`, publication number `seq`, with
+    /// its delta computed (`Snapshot::diff`).
+    #[must_use]
+    pub fn new(seq: u64, cause: Cause, old: Arc<Snapshot>, new: Arc<Snapshot>) -> Self {
+        let delta = Snapshot::diff(&old, &new);
+        Change {
+            seq,
+            cause,
+            old,
+            new,
+            delta,
+        }
+    }
+
     /// Whether an application should act on it: the first state, a wake from
     /// sleep, or a delta that is major ([`Delta::is_major`]). A change only to
     /// link-local addresses or to flags that do not affect reachability is

@@ -7,6 +7,7 @@ use crate::filter::Filter;
 
 /// Exponential backoff: `initial`, doubling up to `max`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Backoff {
     /// The first delay.
     pub initial: Duration,
@@ -15,6 +16,12 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// A backoff starting at `initial`, doubling up to `max`.
+    #[must_use]
+    pub const fn new(initial: Duration, max: Duration) -> Self {
+        Backoff { initial, max }
+    }
+
     /// The delay before attempt number `attempt` (0-based).
     #[must_use]
     pub fn delay(&self, attempt: u32) -> Duration {

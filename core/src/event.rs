@@ -7,6 +7,7 @@ use core::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
 pub enum Family {
     /// IPv4.
     V4,
@@ -18,6 +19,7 @@ pub enum Family {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
 pub enum RouteEventKind {
     /// A link appeared or changed (`RTM_NEWLINK`, `RTM_IFINFO`, `RTM_IFANNOUNCE` arrival).
     LinkNew,
@@ -106,6 +108,7 @@ impl<'de> serde::Deserialize<'de> for InterfaceName {
 /// Every field but `kind` is optional: parsers fill what the message carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct RouteEvent {
     /// What the message was about.
     pub kind: RouteEventKind,

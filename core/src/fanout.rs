@@ -177,6 +177,7 @@ impl Drop for Fanout {
 
 /// Why [`Subscriber::try_recv`] returned no change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TryRecvError {
     /// Nothing is queued now; the monitor is still running.
     Empty,
@@ -184,7 +185,21 @@ pub enum TryRecvError {
     Closed,
 }
 
+impl std::fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TryRecvError::Empty => "no change is queued",
+            TryRecvError::Closed => "the monitor stopped and every change was received",
+        })
+    }
+}
+
+impl std::error::Error for TryRecvError {}
+
 /// The receiving side: a queue of changes of one subscriber.
+///
+/// It is a [`futures_core::Stream`] of changes (ending when the monitor
+/// stops), for `StreamExt` combinators in any runtime.
 #[derive(Debug)]
 pub struct Subscriber {
     slot: Arc<Slot>,
@@ -277,6 +292,18 @@ impl Subscriber {
     #[must_use]
     pub fn merged(&self) -> u64 {
         lock(&self.slot.queue).merged
+    }
+}
+
+impl futures_core::Stream for Subscriber {
+    type Item = Change;
+
+    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Change>> {
+        self.get_mut().poll_recv(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len(), None)
     }
 }
 

@@ -35,6 +35,7 @@
 mod change;
 mod config;
 mod diff;
+mod display;
 mod event;
 pub mod fanout;
 mod filter;

@@ -127,6 +127,7 @@ pub enum Action {
 /// Counters of what the Reconciler has seen and done.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Stats {
     /// Route hints received (including ignored ones).
     pub route_events: u64,
@@ -416,6 +417,14 @@ impl Reconciler {
     #[must_use]
     pub fn last_timeout_reason(&self) -> Option<Timer> {
         self.last_timeout_reason
+    }
+
+    /// The id the next enumeration it asks for will carry: every
+    /// enumeration with this id or a later one (ids only grow) is asked for
+    /// after this call, so it reads the state after anything fed before.
+    #[must_use]
+    pub fn next_enumeration_id(&self) -> EnumerationId {
+        EnumerationId(self.next_id)
     }
 
     /// The next action to carry out, in order.

@@ -13,7 +13,11 @@ use crate::flags::{AddrFlags, InterfaceFlags};
 ///
 /// Lifetimes are deliberately not part of it: the kernel re-announcing an
 /// address with fresh lifetimes (a prefix renewal, a DHCP renew) is not a change.
+///
+/// `#[non_exhaustive]` (fields may be added): build one with
+/// [`Address::new`] and [`Address::with_flags`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub struct Address {
     /// The address and its prefix length, as `ip addr` shows it (`10.0.0.2/24`).
     pub net: IpNet,
@@ -165,9 +169,11 @@ impl core::str::FromStr for HardwareAddr {
 
 /// One network interface.
 ///
-/// Build it with public fields; a [`Snapshot`] normalises it on construction
-/// (addresses sorted, exact duplicates merged).
+/// Build it with [`Interface::new`], then set its public fields; a
+/// [`Snapshot`] normalises it on construction (addresses sorted, exact
+/// duplicates merged). It is `#[non_exhaustive]`: fields may be added.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Interface {
     /// The kernel's interface index: the identity of the interface.
     pub index: u32,
@@ -243,6 +249,19 @@ pub struct DefaultRoute {
     pub interface: String,
     /// The next hop, or `None` for an on-link (point-to-point) route.
     pub gateway: Option<IpAddr>,
+}
+
+impl DefaultRoute {
+    /// The route through interface `index`, named `interface`, to `gateway`
+    /// (`None`: on-link).
+    #[must_use]
+    pub fn new(index: u32, interface: impl Into<String>, gateway: Option<IpAddr>) -> Self {
+        DefaultRoute {
+            index,
+            interface: interface.into(),
+            gateway,
+        }
+    }
 }
 
 /// The default route of each address family.

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 /// The kinds of deadline a [`Reconciler`](crate::Reconciler) keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Timer {
     /// The route socket has been quiet for the debounce: enumerate.
     Debounce,

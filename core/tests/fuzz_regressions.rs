@@ -61,10 +61,7 @@ fn reconciler_crash_c97a40b6_huge_delays_do_not_overflow_instant() {
 /// deadline: only inputs move this Reconciler.
 #[test]
 fn reconciler_with_duration_max_delays_never_panics() {
-    let huge = Backoff {
-        initial: Duration::MAX,
-        max: Duration::MAX,
-    };
+    let huge = Backoff::new(Duration::MAX, Duration::MAX);
     let config = Config::builder()
         .debounce(Duration::MAX)
         .max_wait(Duration::MAX)

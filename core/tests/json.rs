@@ -27,11 +27,11 @@ fn sample() -> Snapshot {
     Snapshot::new(
         vec![eth, lo],
         DefaultRoutes {
-            v4: Some(DefaultRoute {
-                index: 2,
-                interface: "eth0".into(),
-                gateway: Some("10.0.0.1".parse().unwrap()),
-            }),
+            v4: Some(DefaultRoute::new(
+                2,
+                "eth0",
+                Some("10.0.0.1".parse().unwrap()),
+            )),
             v6: None,
         },
     )
@@ -94,14 +94,7 @@ fn change_is_one_watch_line_with_the_documented_fields() {
         .push(Address::new("10.0.0.3/24".parse().unwrap()));
     interfaces.push(Interface::new(3, "eth1"));
     let new = Snapshot::new(interfaces, old.default_routes().clone()).unwrap();
-    let delta = Snapshot::diff(&old, &new);
-    let change = Change {
-        seq: 1,
-        cause: Cause::TimeJump,
-        old: Arc::new(old),
-        new: Arc::new(new),
-        delta,
-    };
+    let change = Change::new(1, Cause::TimeJump, Arc::new(old), Arc::new(new));
     let v = serde_json::to_value(&change).unwrap();
     assert_eq!(v["seq"], 1);
     assert_eq!(v["cause"], "time_jump");

@@ -423,12 +423,10 @@ fn a_change_is_major_for_its_cause_or_its_delta_and_minor_otherwise() {
     use std::sync::Arc;
 
     let s = Arc::new(Snapshot::empty());
-    let change = |cause, delta| Change {
-        seq: 2,
-        cause,
-        old: s.clone(),
-        new: s.clone(),
-        delta,
+    let change = |cause, delta| {
+        let mut c = Change::new(2, cause, s.clone(), s.clone());
+        c.delta = delta;
+        c
     };
     let minor = delta_with(InterfaceDelta {
         mtu_changed: true,

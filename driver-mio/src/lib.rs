@@ -39,6 +39,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! `check_now()` returns a [`Check`]: `wait()` for its answer on another
+//! thread, or `try_result()` in the loop that drives a [`MonitorSource`].
+//! Applications usually reach this crate as `netstate::mio` (the
+//! `netstate` crate, feature `mio`).
+//!
 //! ## Subscribers
 //!
 //! Subscribers are `netstate_core::fanout` queues, the same in every
@@ -53,9 +58,9 @@ mod thread;
 
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
 pub use netstate_sys::MonitorBuilder as Builder;
-pub use netstate_sys::MonitorStats;
 /// Why a monitor could not start (shared by every netstate driver).
 pub use netstate_sys::StartError as Error;
+pub use netstate_sys::{Check, CheckError, CheckOutcome, CheckResult, MonitorStats};
 pub use source::MonitorSource;
 pub use thread::{OnChange, ThreadBuilder, ThreadMonitor};
 

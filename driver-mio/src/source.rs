@@ -11,7 +11,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use netstate_core::fanout::Subscriber;
 use netstate_core::{Change, Config, Snapshot};
-use netstate_sys::{sleep_clock, Engine, Handle, MonitorBuilder, MonitorStats};
+use netstate_sys::{sleep_clock, Check, Engine, Handle, MonitorBuilder, MonitorStats};
 
 use crate::Error;
 
@@ -147,8 +147,13 @@ impl MonitorSource {
     /// becomes readable, and the next [`handle_ready`](Self::handle_ready)
     /// reads the state. A change, if any, has cause `forced`. The
     /// [`handle`](Self::handle) does the same from other threads.
-    pub fn check_now(&self) {
-        self.engine.handle().check_now();
+    ///
+    /// The returned [`Check`] answers once the state read after this call
+    /// is known: take it with [`Check::try_result`] after your loop's
+    /// `handle_*` calls (never [`Check::wait`] on the thread that drives
+    /// this source: the check would wait for itself).
+    pub fn check_now(&self) -> Check {
+        self.engine.handle().check_now()
     }
 
     /// The current state.

@@ -33,14 +33,12 @@ async fn watch(ex: &async_executor::Executor<'_>) -> Result<(), Box<dyn std::err
 
 /// The first line: the whole state as added to an empty one, cause `initial`.
 fn initial(state: &Arc<Snapshot>) -> Change {
-    let empty = Arc::new(Snapshot::empty());
-    Change {
-        seq: 1,
-        cause: Cause::Initial,
-        delta: Snapshot::diff(&empty, state),
-        old: empty,
-        new: state.clone(),
-    }
+    Change::new(
+        1,
+        Cause::Initial,
+        Arc::new(Snapshot::empty()),
+        state.clone(),
+    )
 }
 
 /// Writes one line; `false` once stdout is closed (`| head`).

@@ -31,6 +31,11 @@
 //! # }
 //! ```
 //!
+//! The subscriber is also a `futures_core::Stream`; `monitor.check_now()`
+//! is a future of the check's answer (the change, or
+//! [`CheckOutcome::Unchanged`]). Applications usually reach this crate as
+//! `netstate::smol` (the `netstate` crate, feature `smol`).
+//!
 //! Dropping the [`Monitor`] stops its task at its next turn (which the drop
 //! causes); [`Monitor::shutdown`] also waits until the task has ended and
 //! its sockets are closed.
@@ -51,9 +56,9 @@ use netstate_core::Config;
 use netstate_sys::{sleep_clock, Engine, Handle};
 
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
-pub use netstate_sys::MonitorStats;
 /// Why a monitor could not start (shared by every netstate driver).
 pub use netstate_sys::StartError as Error;
+pub use netstate_sys::{Check, CheckError, CheckOutcome, CheckResult, MonitorStats};
 
 /// Options beyond the configuration (another backend, a recorder): pass
 /// it to [`Monitor::build`] or [`Monitor::start`].

@@ -26,14 +26,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The first line: the whole state as added to an empty one, cause `initial`.
 fn initial(state: &Arc<Snapshot>) -> Change {
-    let empty = Arc::new(Snapshot::empty());
-    Change {
-        seq: 1,
-        cause: Cause::Initial,
-        delta: Snapshot::diff(&empty, state),
-        old: empty,
-        new: state.clone(),
-    }
+    Change::new(
+        1,
+        Cause::Initial,
+        Arc::new(Snapshot::empty()),
+        state.clone(),
+    )
 }
 
 /// Writes one line; `false` once stdout is closed (`| head`).

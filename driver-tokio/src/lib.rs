@@ -25,12 +25,18 @@
 //! # Ok(()) }
 //! ```
 //!
-//! ## Subscribers
+//! ## Subscribers and checks
 //!
 //! `Monitor::subscribe` (from its [`Handle`]) gives the current state and a [`Subscriber`]:
-//! its own bounded queue that the monitor never waits on. A subscriber that
+//! its own bounded queue that the monitor never waits on, also a
+//! `futures_core::Stream`. A subscriber that
 //! falls behind gets the changes it missed merged into one exact change
 //! ending on the latest state (see `netstate_core::fanout`).
+//! `monitor.check_now().await` reads the state at once and answers with the
+//! change it published or [`CheckOutcome::Unchanged`].
+//!
+//! Applications usually reach this crate as `netstate::tokio` (the
+//! `netstate` crate, feature `tokio`).
 //!
 //! Dropping the [`Monitor`] stops its task, which closes its sockets;
 //! [`Monitor::shutdown`] also waits for that to have happened.
@@ -48,7 +54,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use netstate_core::fanout::{Subscriber, TryRecvError};
-pub use netstate_sys::MonitorStats;
+pub use netstate_sys::{Check, CheckError, CheckOutcome, CheckResult, MonitorStats};
 
 /// Why a monitor could not start (shared by every netstate driver).
 pub use netstate_sys::StartError as Error;

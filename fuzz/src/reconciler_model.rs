@@ -157,14 +157,8 @@ impl ConfigSpec {
             .debounce(self.debounce.get())
             .max_wait(self.max_wait.get())
             .reconcile_interval(self.reconcile.map(Dur::get))
-            .rebind_backoff(Backoff {
-                initial: self.rebind.0.get(),
-                max: self.rebind.1.get(),
-            })
-            .retry_backoff(Backoff {
-                initial: self.retry.0.get(),
-                max: self.retry.1.get(),
-            })
+            .rebind_backoff(Backoff::new(self.rebind.0.get(), self.rebind.1.get()))
+            .retry_backoff(Backoff::new(self.retry.0.get(), self.retry.1.get()))
             .enumeration_timeout(self.enumeration_timeout.get())
             .filter(filter);
         if let Some(j) = self.jump_threshold {
@@ -253,10 +247,12 @@ impl SnapshotSpec {
             })
             .collect();
         let route = |r: &Option<RouteSpec>| {
-            r.as_ref().map(|r| DefaultRoute {
-                index: u32::from(r.index % 6 + 1),
-                interface: name(r.index).to_owned(),
-                gateway: r.gateway.map(addr),
+            r.as_ref().map(|r| {
+                DefaultRoute::new(
+                    u32::from(r.index % 6 + 1),
+                    name(r.index).to_owned(),
+                    r.gateway.map(addr),
+                )
             })
         };
         let routes = DefaultRoutes {

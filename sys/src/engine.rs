@@ -34,6 +34,7 @@ use netstate_core::{
 };
 
 use crate::backend::{Backend, EnumerateFailure, EnumerationPoll, EventSource, SourceRead};
+use crate::check::{ended, Checks};
 use crate::error::StartError;
 use crate::handle::{Handle, MonitorStats, Shared};
 use crate::readiness::Readiness;
@@ -168,6 +169,8 @@ pub struct Engine {
     /// `wake` has run at least once (the first one starts the first
     /// enumeration, so a fresh engine is due at once).
     woken: bool,
+    /// Forced checks and the enumerations that answer them.
+    checks: Checks,
 }
 
 impl std::fmt::Debug for Engine {
@@ -213,6 +216,7 @@ impl Engine {
             ended_this_wake: false,
             deferred: None,
             woken: false,
+            checks: Checks::default(),
         })
     }
 
@@ -310,8 +314,10 @@ impl Engine {
             self.start_enumeration(now, id, scope);
         }
         self.feed(now, Input::SleepClock(sleep_clock));
-        if self.shared.take_force() {
+        if let Some(checks) = self.shared.take_force() {
             self.feed(now, Input::ForceCheck);
+            let first = self.reconciler.next_enumeration_id();
+            self.checks.forced(checks, first);
         }
         let before = self.stats.datagrams + self.stats.foreign_datagrams;
         let more_datagrams = self.drain(now);
@@ -401,9 +407,11 @@ impl Engine {
             match failure {
                 None => {}
                 Some(MonitorFailure::Overflow) => {
+                    crate::log::overflow();
                     self.feed(now, Input::MonitorFailed(MonitorFailure::Overflow));
                 }
                 Some(kind) => {
+                    crate::log::socket_failed(kind);
                     // The socket is broken: stop reading it until a rebind.
                     self.drop_source();
                     self.feed(now, Input::MonitorFailed(kind));
@@ -486,13 +494,18 @@ impl Engine {
                 }
             }
         };
+        let before = self.reconciler.stats();
+        let ended = ended(&input);
         self.feed(now, input);
+        self.checks
+            .ended(flight.id, ended.judge(before, self.reconciler.stats()));
     }
 
     fn start_enumeration(&mut self, now: Instant, id: EnumerationId, scope: Scope) {
         if self.in_flight.take().is_some() {
             // The one before timed out in the Reconciler.
             self.backend.cancel_enumeration();
+            crate::log::enumeration_failed(&OsError::new("the enumeration timed out"));
         }
         let poll = self.start_backend(&scope);
         self.in_flight = Some(InFlight {
@@ -522,6 +535,7 @@ impl Engine {
                     // than the change itself.
                     self.store_stats();
                     self.shared.publish(&change);
+                    self.checks.published(&change);
                 }
                 Action::RebindMonitor => {
                     self.drop_source();
@@ -536,6 +550,7 @@ impl Engine {
                         },
                         Err(e) => Err(OsError::new(e.to_string())),
                     };
+                    crate::log::rebound(&result);
                     self.feed(now, Input::MonitorRebound(result));
                 }
             }

@@ -11,6 +11,8 @@ use netstate_core::fanout::{Fanout, Subscriber};
 use netstate_core::{Change, Snapshot, Stats};
 use polling::Poller;
 
+use crate::check::{check, Check, Completer};
+
 /// Counters of the engine, with the Reconciler's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -42,6 +44,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Forced checks asked for and not yet fed to the Reconciler.
+#[derive(Debug, Default)]
+struct Forced {
+    asked: bool,
+    checks: Vec<Completer>,
+    /// The loop ended: a check can no longer be answered.
+    closed: bool,
+}
+
 /// What a monitor's loop shares with its handles.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -50,7 +61,8 @@ pub(crate) struct Shared {
     state: Mutex<Arc<Snapshot>>,
     stats: Mutex<MonitorStats>,
     fanout: Fanout,
-    force: AtomicBool,
+    /// The checks asked for since the loop last took them.
+    force: Mutex<Forced>,
     stop: AtomicBool,
 }
 
@@ -60,7 +72,7 @@ impl Shared {
             state: Mutex::new(Arc::new(Snapshot::empty())),
             stats: Mutex::new(MonitorStats::default()),
             fanout: Fanout::default(),
-            force: AtomicBool::new(false),
+            force: Mutex::new(Forced::default()),
             stop: AtomicBool::new(false),
         }
     }
@@ -69,15 +81,19 @@ impl Shared {
         let mut state = lock(&self.state);
         *state = change.new.clone();
         self.fanout.publish(change);
+        drop(state);
+        crate::log::published(change);
     }
 
     pub(crate) fn store_stats(&self, stats: MonitorStats) {
         *lock(&self.stats) = stats;
     }
 
-    /// Takes a forced check asked for by a handle.
-    pub(crate) fn take_force(&self) -> bool {
-        self.force.swap(false, Ordering::SeqCst)
+    /// Takes the forced checks asked for by handles since the last call:
+    /// `None` if none was.
+    pub(crate) fn take_force(&self) -> Option<Vec<Completer>> {
+        let mut f = lock(&self.force);
+        std::mem::take(&mut f.asked).then(|| std::mem::take(&mut f.checks))
     }
 
     pub(crate) fn stopping(&self) -> bool {
@@ -86,6 +102,13 @@ impl Shared {
 
     pub(crate) fn close(&self) {
         self.fanout.close();
+        // Dropped unanswered, the checks answer `Stopped`.
+        let checks = {
+            let mut f = lock(&self.force);
+            f.closed = true;
+            std::mem::take(&mut f.checks)
+        };
+        drop(checks);
     }
 }
 
@@ -126,10 +149,24 @@ impl Handle {
     }
 
     /// Asks the monitor to read the state now (without debounce); a change,
-    /// if there is one, is published with cause `forced`.
-    pub fn check_now(&self) {
-        self.shared.force.store(true, Ordering::SeqCst);
+    /// if there is one, is published with cause `forced`. The returned
+    /// [`Check`] answers with that change or "unchanged" once the state
+    /// read after this call is known: `.await` it, [`Check::wait`] for it,
+    /// or drop it (the check runs anyway).
+    pub fn check_now(&self) -> Check {
+        let (check, completer) = check();
+        let mut f = lock(&self.shared.force);
+        if f.closed || self.shared.stopping() {
+            drop(f);
+            // Dropped unanswered, it answers `Stopped`.
+            drop(completer);
+            return check;
+        }
+        f.asked = true;
+        f.checks.push(completer);
+        drop(f);
         self.wake();
+        check
     }
 
     /// The monitor's counters as of its last wake-up.

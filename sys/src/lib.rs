@@ -52,6 +52,7 @@
 mod backend;
 #[cfg(unix)]
 mod bsd;
+mod check;
 mod clock;
 mod engine;
 mod error;
@@ -60,6 +61,7 @@ mod getifaddrs;
 mod handle;
 #[cfg(target_os = "linux")]
 mod linux;
+mod log;
 mod readiness;
 
 pub use backend::{
@@ -67,6 +69,7 @@ pub use backend::{
 };
 #[cfg(unix)]
 pub use bsd::{route_socket_platform, GetifaddrsBackend, RouteSocketReader};
+pub use check::{Check, CheckError, CheckOutcome, CheckResult};
 pub use clock::sleep_clock;
 pub use engine::{Engine, MonitorBuilder, Recorded, Recorder, Woken, MAX_DATAGRAMS_PER_WAKE};
 pub use error::StartError;

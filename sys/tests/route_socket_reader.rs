@@ -509,11 +509,11 @@ fn without_route() -> Snapshot {
 
 fn with_route() -> Snapshot {
     let routes = DefaultRoutes {
-        v4: Some(DefaultRoute {
-            index: 4,
-            interface: "en0".into(),
-            gateway: Some("10.0.0.1".parse().unwrap()),
-        }),
+        v4: Some(DefaultRoute::new(
+            4,
+            "en0",
+            Some("10.0.0.1".parse().unwrap()),
+        )),
         v6: None,
     };
     Snapshot::new(vec![eth0()], routes).unwrap()

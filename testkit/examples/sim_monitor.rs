@@ -25,12 +25,14 @@ struct Endpoint {
 
 impl Endpoint {
     fn start(monitor: &SimMonitor) -> Self {
+        // The state and the changes after it, in one call.
+        let (state, changes) = monitor.subscribe();
         let mut e = Endpoint {
             listeners: BTreeSet::new(),
             announcements: 0,
-            changes: monitor.subscribe(),
+            changes,
         };
-        e.listen_on(&monitor.state());
+        e.listen_on(&state);
         e
     }
 

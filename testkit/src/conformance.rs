@@ -16,6 +16,7 @@
 //! * a route socket that stops delivering without an error is healed by the
 //!   reconcile interval;
 //! * no change is published twice (checked on every change received);
+//! * a forced check answers with the change it published, or "unchanged";
 //! * a socket that fails on every read is rebound with backoff, never in a
 //!   loop;
 //! * datagrams queued before one wake-up are all read at that wake-up, on
@@ -41,8 +42,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netstate_core::fanout::{Subscriber, TryRecvError};
-use netstate_core::{Cause, Change, Config, Snapshot};
-use netstate_sys::{Backend, Enumerator, Handle, MonitorStats, NetlinkBackend, Netns};
+use netstate_core::{AddrFlags, Cause, Change, Config, Snapshot};
+use netstate_sys::{
+    Backend, Check, CheckOutcome, Enumerator, Handle, MonitorStats, NetlinkBackend, Netns,
+};
 
 use crate::faults::FaultyBackend;
 
@@ -75,9 +78,9 @@ pub trait DriverHarness {
     fn subscribe(m: &Self::Monitor) -> Subscriber {
         Self::handle(m).subscribe().1
     }
-    /// Asks for a check now.
-    fn check_now(m: &Self::Monitor) {
-        Self::handle(m).check_now();
+    /// Asks for a check now; the answer may be dropped.
+    fn check_now(m: &Self::Monitor) -> Check {
+        Self::handle(m).check_now()
     }
     /// Its counters.
     fn stats(m: &Self::Monitor) -> MonitorStats {
@@ -155,7 +158,7 @@ fn wait_for(
                 }
             }
             Err(TryRecvError::Empty) => panic!("timed out waiting for {what}; got {seen:#?}"),
-            Err(TryRecvError::Closed) => panic!("monitor stopped while waiting for {what}"),
+            Err(e) => panic!("monitor stopped while waiting for {what}: {e}"),
         }
     }
 }
@@ -282,6 +285,61 @@ pub fn each_change_reaches_subscribers_with_its_delta<H: DriverHarness>() {
     });
     assert!(seen.last().is_some_and(Change::is_major));
     assert_eq!(*H::state(&m), truth(&netns));
+    H::stop(m);
+}
+
+/// A forced check answers with the change it published, or "unchanged":
+/// the state it read is the kernel's after the call, without waiting for
+/// the debounce.
+pub fn a_check_answers_with_its_change_or_unchanged<H: DriverHarness>() {
+    let Some((ns, netns)) = populated("a_check_answers_with_its_change_or_unchanged") else {
+        return;
+    };
+    // A debounce far longer than the test: only the check can publish.
+    let slow = Config::builder()
+        .debounce(Duration::from_secs(600))
+        .max_wait(Duration::from_secs(600))
+        .build()
+        .expect("valid config");
+    let m = H::start(slow, backend(&netns));
+    let mut sub = H::subscribe(&m);
+    let answer = |check: Check| {
+        let mut check = check;
+        check
+            .wait_timeout(PATIENCE)
+            .expect("the check is answered in time")
+            .expect("the check's enumeration succeeds")
+    };
+    // Checks until one finds nothing new and no address still in
+    // duplicate address detection (its end is a change of its own).
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let settled = !H::state(&m)
+            .interfaces()
+            .iter()
+            .flat_map(|i| i.addrs.iter())
+            .any(|a| a.flags.contains(AddrFlags::TENTATIVE));
+        if answer(H::check_now(&m)) == CheckOutcome::Unchanged && settled {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the namespace never settled");
+        std::thread::yield_now();
+    }
+    ns.ip(&["addr", "add", "10.81.0.7/24", "dev", "cfa0"])
+        .expect("ip");
+    let CheckOutcome::Changed(change) = answer(H::check_now(&m)) else {
+        panic!("the added address is a change");
+    };
+    assert_eq!(change.cause, Cause::Forced);
+    assert!(change
+        .new
+        .by_name("cfa0")
+        .is_some_and(|i| i.addrs.iter().any(|a| a.net.to_string() == "10.81.0.7/24")));
+    assert_eq!(*change.new, truth(&netns));
+    // Subscribers got the same change.
+    let got = wait_for(&mut sub, "the check's change", |c| c.seq == change.seq);
+    assert_eq!(got.last(), Some(&change));
+    assert_eq!(answer(H::check_now(&m)), CheckOutcome::Unchanged);
     H::stop(m);
 }
 
@@ -787,6 +845,10 @@ macro_rules! conformance_tests {
         #[test]
         fn each_change_reaches_subscribers_with_its_delta() {
             $crate::conformance::each_change_reaches_subscribers_with_its_delta::<$h>();
+        }
+        #[test]
+        fn a_check_answers_with_its_change_or_unchanged() {
+            $crate::conformance::a_check_answers_with_its_change_or_unchanged::<$h>();
         }
         #[test]
         fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state() {

@@ -146,7 +146,8 @@ fn kind_code(kind: RouteEventKind) -> u8 {
         RouteEventKind::RouteNew => 4,
         RouteEventKind::RouteDel => 5,
         RouteEventKind::Rule => 6,
-        RouteEventKind::Unknown => 7,
+        // A kind added later travels as "unknown": a hint all the same.
+        _ => 7,
     }
 }
 
@@ -180,7 +181,7 @@ pub fn encode_hint(e: &RouteEvent) -> Vec<u8> {
     match e.family {
         Some(Family::V4) => bits |= HAS_FAMILY_V4,
         Some(Family::V6) => bits |= HAS_FAMILY_V6,
-        None => {}
+        _ => {}
     }
     bits |= if e.index.is_some() { HAS_INDEX } else { 0 };
     bits |= if e.table.is_some() { HAS_TABLE } else { 0 };

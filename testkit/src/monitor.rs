@@ -23,8 +23,8 @@
 //! net.set_default_route(Family::V4, Some(("wlan0", Some("192.168.1.1".parse()?))))?;
 //!
 //! let monitor = SimMonitor::new(Config::default(), net)?;
-//! let mut changes = monitor.subscribe();
-//! assert!(monitor.state().have_v4());
+//! let (state, mut changes) = monitor.subscribe();
+//! assert!(state.have_v4());
 //!
 //! // The Wi-Fi address changes (a new DHCP lease).
 //! monitor.replace_address("wlan0", "192.168.1.20/24".parse()?, "192.168.1.77/24".parse()?)?;
@@ -204,10 +204,12 @@ impl SimMonitor {
         self.lock().state.clone()
     }
 
-    /// A subscriber that receives every change published from now on.
+    /// The current state and a subscriber to every change published after
+    /// it, taken together, as a driver's `subscribe` gives them.
     #[must_use]
-    pub fn subscribe(&self) -> Subscriber {
-        self.lock().fanout.subscribe()
+    pub fn subscribe(&self) -> (Arc<Snapshot>, Subscriber) {
+        let inner = self.lock();
+        (inner.state.clone(), inner.fanout.subscribe())
     }
 
     /// Asks for a check now, as a driver's `check_now` does; with the
@@ -388,7 +390,7 @@ mod tests {
     fn a_change_is_published_after_the_debounce_and_not_before() {
         let m = SimMonitor::new(Config::default(), laptop()).unwrap();
         assert_eq!(m.stats().publications, 1);
-        let mut sub = m.subscribe();
+        let (_, mut sub) = m.subscribe();
         m.remove_address("wlan0", "192.168.1.20/24".parse().unwrap())
             .unwrap();
         m.advance(Duration::from_millis(249)).unwrap();
@@ -403,7 +405,7 @@ mod tests {
     #[test]
     fn a_lost_change_is_found_by_the_reconcile_or_by_check_now() {
         let m = SimMonitor::new(Config::default(), laptop()).unwrap();
-        let mut sub = m.subscribe();
+        let (_, mut sub) = m.subscribe();
         m.socket_fault(SocketFault::Silent).unwrap();
         m.set_up("wlan0", false).unwrap();
         m.settle().unwrap();
@@ -434,7 +436,7 @@ mod tests {
     #[test]
     fn dropping_the_monitor_ends_subscriptions() {
         let m = SimMonitor::new(Config::default(), laptop()).unwrap();
-        let mut sub = m.subscribe();
+        let (_, mut sub) = m.subscribe();
         drop(m);
         assert_eq!(sub.recv_blocking(), None);
     }

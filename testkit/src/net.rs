@@ -347,17 +347,15 @@ impl NetTable {
         via: Option<(&str, Option<IpAddr>)>,
     ) -> Result<Vec<RouteEvent>, NetError> {
         let route = match via {
-            Some((name, gateway)) => Some(DefaultRoute {
-                index: self.index_of(name)?,
-                interface: name.to_owned(),
-                gateway,
-            }),
+            Some((name, gateway)) => Some(DefaultRoute::new(self.index_of(name)?, name, gateway)),
             None => None,
         };
         let mut routes = self.snapshot.default_routes().clone();
         match family {
             Family::V4 => routes.v4 = route,
             Family::V6 => routes.v6 = route,
+            // A family the simulated table does not model: nothing changes.
+            _ => return Ok(Vec::new()),
         }
         let interfaces = self
             .snapshot

@@ -67,14 +67,14 @@ impl ConfigSpec {
             .max_wait(ms(self.debounce_ms + self.max_wait_extra_ms))
             .reconcile_interval(self.reconcile_ms.map(ms))
             .jump_threshold(ms(self.jump_threshold_ms))
-            .rebind_backoff(Backoff {
-                initial: ms(self.rebind_ms.0),
-                max: ms(self.rebind_ms.0 + self.rebind_ms.1),
-            })
-            .retry_backoff(Backoff {
-                initial: ms(self.retry_ms.0),
-                max: ms(self.retry_ms.0 + self.retry_ms.1),
-            })
+            .rebind_backoff(Backoff::new(
+                ms(self.rebind_ms.0),
+                ms(self.rebind_ms.0 + self.rebind_ms.1),
+            ))
+            .retry_backoff(Backoff::new(
+                ms(self.retry_ms.0),
+                ms(self.retry_ms.0 + self.retry_ms.1),
+            ))
             .enumeration_timeout(ms(self.enumeration_timeout_ms))
             .filter(filter)
             .build()

@@ -279,7 +279,7 @@ fn script(r: &mut Run, case: &Case) -> Result<(), TestCaseError> {
                     .send_raw(bytes)
                     .map_err(|e| TestCaseError::fail(format!("send: {e}")))?;
             }
-            Step::CheckNow => r.engine.handle().check_now(),
+            Step::CheckNow => drop(r.engine.handle().check_now()),
             Step::WaitTimeout => {
                 if let Some(at) = r.next_wake() {
                     r.now = at;

@@ -47,6 +47,8 @@ mod attrs;
 pub mod conversation;
 pub mod dump;
 pub mod events;
+// Byte builders for tests, benchmarks and fuzz seeds: not part of the API.
+#[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod lookup;
 pub mod requests;
