@@ -241,6 +241,7 @@ impl Interface {
 /// The route the kernel would choose for a destination on the internet, for
 /// one address family.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct DefaultRoute {
     /// The index of the outgoing interface.
     pub index: u32,

@@ -21,11 +21,7 @@ fn iface(index: u32, name: &str, addrs: &[&str]) -> Interface {
 }
 
 fn route(index: u32, name: &str, gw: &str) -> Option<DefaultRoute> {
-    Some(DefaultRoute {
-        index,
-        interface: name.into(),
-        gateway: Some(gw.parse().unwrap()),
-    })
+    Some(DefaultRoute::new(index, name, Some(gw.parse().unwrap())))
 }
 
 fn hop(index: u32, gw: &str) -> Option<RouteHop> {

@@ -412,11 +412,8 @@ fn targeted_model(previous: &Snapshot, read: &Snapshot, targets: &Targets) -> Sn
             .map_or_else(|| r.interface.clone(), |o| o.interface.clone())
     };
     let route = |r: &Option<DefaultRoute>| {
-        r.as_ref().map(|r| DefaultRoute {
-            index: r.index,
-            interface: name(r),
-            gateway: r.gateway,
-        })
+        r.as_ref()
+            .map(|r| DefaultRoute::new(r.index, name(r), r.gateway))
     };
     let routes = DefaultRoutes {
         v4: route(&read.default_routes().v4),
