@@ -6,7 +6,11 @@ use crate::diff::Delta;
 use crate::snapshot::Snapshot;
 
 /// Why the enumeration that found a change ran.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// When reasons merge (several for one enumeration in the Reconciler, two
+/// queued changes for a slow subscriber), the result is
+/// [`Cause::strongest`]; the declaration order means nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
@@ -28,6 +32,35 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// The cause that stands for both when two merge: the one that tells a
+    /// subscriber more about what it must redo. From strongest:
+    /// [`Initial`](Cause::Initial) (there was no state before),
+    /// [`TimeJump`](Cause::TimeJump) (the host slept: re-announce
+    /// everything, even with no difference), [`Overflow`](Cause::Overflow)
+    /// (events were lost), [`Forced`](Cause::Forced),
+    /// [`Event`](Cause::Event), [`Reconcile`](Cause::Reconcile). So a sleep
+    /// merged with a later event is still a sleep, and a major change.
+    #[must_use]
+    pub const fn strongest(self, other: Cause) -> Cause {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// The precedence of [`Cause::strongest`], highest first.
+    const fn rank(self) -> u8 {
+        match self {
+            Cause::Initial => 5,
+            Cause::TimeJump => 4,
+            Cause::Overflow => 3,
+            Cause::Forced => 2,
+            Cause::Event => 1,
+            Cause::Reconcile => 0,
+        }
+    }
+
     /// The name used in the command's JSON (`initial`, `event`, …).
     #[must_use]
     pub const fn as_str(self) -> &'static str {

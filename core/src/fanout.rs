@@ -8,7 +8,9 @@
 //! * **A slow subscriber loses no information and ends on the latest state.**
 //!   When its queue is full, the newest queued change and the new one are
 //!   merged into one: `old` of the earlier, `new` of the later, the delta
-//!   recomputed between them, the later `seq` and `cause`. The subscriber
+//!   recomputed between them, the later `seq`, and the stronger cause
+//!   ([`Cause::strongest`](crate::Cause::strongest): a sleep merged with a
+//!   later event is still a sleep). The subscriber
 //!   thus sees fewer, larger changes, each exact, the last one ending on the
 //!   current state; `seq` may skip numbers, which tells it that it lagged.
 //! * **Memory is bounded** by the queue capacity per subscriber.
@@ -66,7 +68,7 @@ impl Slot {
                 let delta = Snapshot::diff(&last.old, &change.new);
                 q.changes.push_back(Change {
                     seq: change.seq,
-                    cause: change.cause,
+                    cause: last.cause.strongest(change.cause),
                     old: last.old,
                     new: change.new.clone(),
                     delta,
@@ -330,6 +332,26 @@ mod tests {
             new: new.clone(),
             delta: Snapshot::diff(old, new),
         }
+    }
+
+    #[test]
+    fn merging_keeps_the_strongest_cause_not_the_latest() {
+        // The wake from a sleep, then an ordinary event, both queued for a
+        // subscriber that is not reading: the merged change must still say
+        // the host slept (before the fix: cause Event, minor).
+        let f = Fanout::new(1);
+        let mut s = f.subscribe();
+        let states: Vec<_> = (0..3).map(state).collect();
+        let mut slept = change(1, &states[0], &states[0]);
+        slept.cause = Cause::TimeJump;
+        f.publish(&slept);
+        let mut event = change(2, &states[0], &states[0]);
+        event.cause = Cause::Event;
+        f.publish(&event);
+        let merged = s.try_recv().expect("one merged change");
+        assert_eq!(merged.seq, 2);
+        assert_eq!(merged.cause, Cause::TimeJump);
+        assert!(merged.is_major());
     }
 
     #[test]

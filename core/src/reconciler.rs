@@ -800,7 +800,7 @@ impl Reconciler {
             urgent: false,
             force_publish: false,
         });
-        w.cause = w.cause.max(flight.cause);
+        w.cause = w.cause.strongest(flight.cause);
         w.force_publish |= flight.force_publish;
         match flight.scope {
             Scope::All => w.scope = Scope::All,
@@ -877,7 +877,7 @@ impl Reconciler {
             force_publish: false,
         });
         w.scope = Scope::All;
-        w.cause = w.cause.max(flight.cause);
+        w.cause = w.cause.strongest(flight.cause);
         w.force_publish |= flight.force_publish;
         w.ready = false;
         w.urgent = false;
@@ -901,7 +901,7 @@ impl Reconciler {
             force_publish: false,
         });
         widen(&mut w.scope, scope);
-        w.cause = w.cause.max(cause);
+        w.cause = w.cause.strongest(cause);
         w.urgent |= urgent;
         w.ready |= urgent;
         w.force_publish |= force_publish;
