@@ -68,17 +68,29 @@ impl TraceHeader {
     }
 }
 
-/// A [`Config`] as plain data (durations in milliseconds).
+/// A [`Config`] as plain data. Durations are written in milliseconds, as
+/// an integer when they are whole milliseconds (as every trace before this
+/// rule) and as a decimal number otherwise, and read back to the
+/// nanosecond: a trace replays with exactly the configuration it was
+/// recorded with, and only a configuration [`Config`] itself rejects is
+/// rejected on reading.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)] // each field is the Config field of the same name
 pub struct TraceConfig {
-    pub debounce_ms: u64,
-    pub max_wait_ms: u64,
-    pub reconcile_ms: Option<u64>,
-    pub jump_threshold_ms: u64,
-    pub rebind_backoff_ms: [u64; 2],
-    pub retry_backoff_ms: [u64; 2],
-    pub enumeration_timeout_ms: u64,
+    #[serde(rename = "debounce_ms", with = "millis")]
+    pub debounce: Duration,
+    #[serde(rename = "max_wait_ms", with = "millis")]
+    pub max_wait: Duration,
+    #[serde(rename = "reconcile_ms", with = "millis::option")]
+    pub reconcile: Option<Duration>,
+    #[serde(rename = "jump_threshold_ms", with = "millis")]
+    pub jump_threshold: Duration,
+    #[serde(rename = "rebind_backoff_ms", with = "millis::pair")]
+    pub rebind_backoff: [Duration; 2],
+    #[serde(rename = "retry_backoff_ms", with = "millis::pair")]
+    pub retry_backoff: [Duration; 2],
+    #[serde(rename = "enumeration_timeout_ms", with = "millis")]
+    pub enumeration_timeout: Duration,
     #[serde(default)]
     pub ignore_names: Vec<String>,
     #[serde(default)]
@@ -86,31 +98,110 @@ pub struct TraceConfig {
     pub max_route_prefix_len: u8,
 }
 
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
+/// Durations as milliseconds, lossless (see [`TraceConfig`]).
+mod millis {
+    use std::time::Duration;
 
-fn backoff_ms(b: Backoff) -> [u64; 2] {
-    [ms(b.initial), ms(b.max)]
-}
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
 
-fn backoff(v: [u64; 2]) -> Backoff {
-    Backoff {
-        initial: Duration::from_millis(v[0]),
-        max: Duration::from_millis(v[1]),
+    const NS_PER_MS: u128 = 1_000_000;
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        let ns = d.as_nanos();
+        match u64::try_from(ns / NS_PER_MS) {
+            Ok(ms) if ns % NS_PER_MS == 0 => s.serialize_u64(ms),
+            // Exact for any duration below 104 days (2^53 ns), far beyond
+            // any sub-millisecond setting.
+            #[allow(clippy::cast_precision_loss)]
+            _ => s.serialize_f64(ns as f64 / 1e6),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Millis {
+        Whole(u64),
+        Decimal(f64),
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        match Millis::deserialize(d)? {
+            Millis::Whole(ms) => Ok(Duration::from_millis(ms)),
+            Millis::Decimal(ms) if (0.0..1.8e13).contains(&ms) => {
+                // In range (checked above): the rounding recovers the
+                // nanoseconds written.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let ns = (ms * 1e6).round() as u64;
+                Ok(Duration::from_nanos(ns))
+            }
+            Millis::Decimal(ms) => Err(D::Error::custom(format_args!(
+                "{ms} is not a duration in milliseconds"
+            ))),
+        }
+    }
+
+    pub(super) mod option {
+        use std::time::Duration;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        #[allow(clippy::ref_option)] // the signature serde's `with` requires
+        pub(crate) fn serialize<S: Serializer>(
+            d: &Option<Duration>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => super::serialize(d, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Duration>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrap(#[serde(with = "super")] Duration);
+            Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+        }
+    }
+
+    pub(super) mod pair {
+        use std::time::Duration;
+
+        use serde::ser::SerializeTuple;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        #[derive(serde::Serialize, Deserialize)]
+        struct Wrap(#[serde(with = "super")] Duration);
+
+        pub(crate) fn serialize<S: Serializer>(d: &[Duration; 2], s: S) -> Result<S::Ok, S::Error> {
+            let mut t = s.serialize_tuple(2)?;
+            t.serialize_element(&Wrap(d[0]))?;
+            t.serialize_element(&Wrap(d[1]))?;
+            t.end()
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<[Duration; 2], D::Error> {
+            let [a, b] = <[Wrap; 2]>::deserialize(d)?;
+            Ok([a.0, b.0])
+        }
     }
 }
 
 impl From<&Config> for TraceConfig {
     fn from(c: &Config) -> Self {
+        let backoff = |b: Backoff| [b.initial, b.max];
         TraceConfig {
-            debounce_ms: ms(c.debounce()),
-            max_wait_ms: ms(c.max_wait()),
-            reconcile_ms: c.reconcile_interval().map(ms),
-            jump_threshold_ms: ms(c.jump_threshold()),
-            rebind_backoff_ms: backoff_ms(c.rebind_backoff()),
-            retry_backoff_ms: backoff_ms(c.retry_backoff()),
-            enumeration_timeout_ms: ms(c.enumeration_timeout()),
+            debounce: c.debounce(),
+            max_wait: c.max_wait(),
+            reconcile: c.reconcile_interval(),
+            jump_threshold: c.jump_threshold(),
+            rebind_backoff: backoff(c.rebind_backoff()),
+            retry_backoff: backoff(c.retry_backoff()),
+            enumeration_timeout: c.enumeration_timeout(),
             ignore_names: c.filter().ignored_names().to_vec(),
             ignore_prefixes: c.filter().ignored_prefixes().to_vec(),
             max_route_prefix_len: c.filter().route_prefix_limit(),
@@ -130,13 +221,13 @@ impl TryFrom<&TraceConfig> for Config {
             filter = filter.ignore_prefix(p.clone());
         }
         Config::builder()
-            .debounce(Duration::from_millis(t.debounce_ms))
-            .max_wait(Duration::from_millis(t.max_wait_ms))
-            .reconcile_interval(t.reconcile_ms.map(Duration::from_millis))
-            .jump_threshold(Duration::from_millis(t.jump_threshold_ms))
-            .rebind_backoff(backoff(t.rebind_backoff_ms))
-            .retry_backoff(backoff(t.retry_backoff_ms))
-            .enumeration_timeout(Duration::from_millis(t.enumeration_timeout_ms))
+            .debounce(t.debounce)
+            .max_wait(t.max_wait)
+            .reconcile_interval(t.reconcile)
+            .jump_threshold(t.jump_threshold)
+            .rebind_backoff(Backoff::new(t.rebind_backoff[0], t.rebind_backoff[1]))
+            .retry_backoff(Backoff::new(t.retry_backoff[0], t.retry_backoff[1]))
+            .enumeration_timeout(t.enumeration_timeout)
             .filter(filter)
             .build()
     }

@@ -101,7 +101,7 @@ fn a_corrupt_trace_is_a_typed_error() {
         ReplayError::UnsupportedVersion(99)
     );
     let mut header = TraceHeader::new(&Config::default());
-    header.config.max_wait_ms = 1;
+    header.config.max_wait = Duration::from_millis(1);
     assert!(matches!(
         Replayer::new(&header, Instant::now()),
         Err(ReplayError::Config(_))
@@ -228,4 +228,24 @@ fn a_late_answer_to_an_enumeration_that_timed_out_is_not_an_error() {
     })
     .unwrap();
     assert_eq!(r.reconciler().stats().stale_results, 1);
+}
+
+#[test]
+fn durations_survive_a_trace_to_the_nanosecond() {
+    // A valid configuration whose durations are not whole milliseconds: its
+    // trace must replay with the same configuration (before: the 900 µs
+    // reconcile interval was written as 0 ms, and the trace was refused).
+    let config = Config::builder()
+        .debounce(Duration::from_micros(250))
+        .max_wait(Duration::from_nanos(1_000_001))
+        .reconcile_interval(Some(Duration::from_micros(900)))
+        .build()
+        .unwrap();
+    let text = serde_json::to_string(&TraceHeader::new(&config)).unwrap();
+    let header: TraceHeader = serde_json::from_str(&text).unwrap();
+    let r = Replayer::new(&header, Instant::now()).unwrap_or_else(|e| panic!("{text}: {e}"));
+    assert_eq!(r.reconciler().config(), &config, "{text}");
+    // Whole milliseconds are still written as integers (older readers).
+    let text = serde_json::to_string(&TraceHeader::new(&Config::default())).unwrap();
+    assert!(text.contains("\"debounce_ms\":250"), "{text}");
 }
