@@ -6,7 +6,7 @@
 //!
 //! ## What this crate does not do
 //!
-//! It performs no I/O, opens no socket, reads no clock, starts no thread and
+//! It performs no I/O, opens no socket, reads no clock, takes no lock, starts no thread and
 //! contains no `unsafe`. Time is always an argument (`now: Instant`), and a
 //! clock that counts suspended time comes in as data
 //! ([`Input::SleepClock`]). The operating-system side lives in `netstate-sys`,
@@ -37,7 +37,6 @@ mod config;
 mod diff;
 mod display;
 mod event;
-pub mod fanout;
 mod filter;
 mod flags;
 pub mod ifname;

@@ -46,7 +46,7 @@
 //!
 //! ## Subscribers
 //!
-//! Subscribers are `netstate_core::fanout` queues, the same in every
+//! Subscribers are `netstate_sys::fanout` queues, the same in every
 //! netstate driver: the monitor never waits for one, and one that falls
 //! behind gets the changes it missed merged into one exact change ending on
 //! the latest state.
@@ -56,7 +56,7 @@
 mod source;
 mod thread;
 
-pub use netstate_core::fanout::{Subscriber, TryRecvError};
+pub use netstate_sys::fanout::{Subscriber, TryRecvError};
 pub use netstate_sys::MonitorBuilder as Builder;
 /// Why a monitor could not start (shared by every netstate driver).
 pub use netstate_sys::StartError as Error;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
-use netstate_core::fanout::Subscriber;
 use netstate_core::{Change, Config, Snapshot};
+use netstate_sys::fanout::Subscriber;
 use netstate_sys::{sleep_clock, Check, Engine, Handle, MonitorBuilder, MonitorStats};
 
 use crate::Error;
@@ -138,7 +138,7 @@ impl MonitorSource {
     /// The next change published since the source was built (the first is
     /// the initial state), or `None` when there is none now. Changes that
     /// are not taken are merged, so the queue stays bounded and ends on the
-    /// latest state (see `netstate_core::fanout`).
+    /// latest state (see `netstate_sys::fanout`).
     pub fn next_change(&mut self) -> Option<Change> {
         self.changes.try_recv().ok()
     }

@@ -8,8 +8,8 @@ use std::fmt;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use netstate_core::fanout::Subscriber;
 use netstate_core::{Change, Config};
+use netstate_sys::fanout::Subscriber;
 use netstate_sys::{sleep_clock, Backend, Engine, Handle, MonitorBuilder, Recorder};
 
 use crate::Error;

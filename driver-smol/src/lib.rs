@@ -55,7 +55,7 @@ use futures_lite::FutureExt;
 use netstate_core::Config;
 use netstate_sys::{sleep_clock, Engine, Handle};
 
-pub use netstate_core::fanout::{Subscriber, TryRecvError};
+pub use netstate_sys::fanout::{Subscriber, TryRecvError};
 /// Why a monitor could not start (shared by every netstate driver).
 pub use netstate_sys::StartError as Error;
 pub use netstate_sys::{Check, CheckError, CheckOutcome, CheckResult, MonitorStats};

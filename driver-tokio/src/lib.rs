@@ -31,7 +31,7 @@
 //! its own bounded queue that the monitor never waits on, also a
 //! `futures_core::Stream`. A subscriber that
 //! falls behind gets the changes it missed merged into one exact change
-//! ending on the latest state (see `netstate_core::fanout`).
+//! ending on the latest state (see `netstate_sys::fanout`).
 //! `monitor.check_now().await` reads the state at once and answers with the
 //! change it published or [`CheckOutcome::Unchanged`].
 //!
@@ -53,7 +53,7 @@ use tokio::io::Interest;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use netstate_core::fanout::{Subscriber, TryRecvError};
+pub use netstate_sys::fanout::{Subscriber, TryRecvError};
 pub use netstate_sys::{Check, CheckError, CheckOutcome, CheckResult, MonitorStats};
 
 /// Why a monitor could not start (shared by every netstate driver).

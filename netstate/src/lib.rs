@@ -10,7 +10,6 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use netstate_core::fanout::{Subscriber, TryRecvError, DEFAULT_QUEUE};
 pub use netstate_core::{
     ifname, ipnet, AddrFlags, AddrFlagsChange, Address, Backoff, Cause, Change, Config,
     ConfigBuilder, ConfigError, DefaultRoute, DefaultRouteDelta, DefaultRoutes, Delta, Family,
@@ -18,6 +17,7 @@ pub use netstate_core::{
     ParseHardwareAddrError, Snapshot, SnapshotError, DEFAULT_BACKOFF, DEFAULT_DEBOUNCE,
     DEFAULT_ENUMERATION_TIMEOUT, DEFAULT_MAX_WAIT, DEFAULT_RECONCILE,
 };
+pub use netstate_sys::fanout::{Subscriber, TryRecvError, DEFAULT_QUEUE};
 pub use netstate_sys::{
     Check, CheckError, CheckOutcome, CheckResult, Handle, MonitorBuilder, MonitorStats,
 };

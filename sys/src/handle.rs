@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use netstate_core::fanout::{Fanout, Subscriber};
+use crate::fanout::{Fanout, Subscriber};
 use netstate_core::{Change, Snapshot, Stats};
 use polling::Poller;
 

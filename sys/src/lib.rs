@@ -56,6 +56,7 @@ mod check;
 mod clock;
 mod engine;
 mod error;
+pub mod fanout;
 #[cfg(unix)]
 mod getifaddrs;
 mod handle;

@@ -17,12 +17,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use netstate_core::fanout::TryRecvError;
 use netstate_core::wire::route_socket::{Parser, Platform};
 use netstate_core::{
     Cause, Config, DefaultRoute, DefaultRoutes, Interface, InterfaceFlags, OsError, RouteEvent,
     RouteEventKind, Snapshot,
 };
+use netstate_sys::fanout::TryRecvError;
 use netstate_sys::{
     route_socket_platform, Backend, Engine, EventSource, RouteSocketReader, SourceRead,
 };

@@ -12,8 +12,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use netstate_core::fanout::Subscriber;
 use netstate_core::{Cause, Change, Config, Family, InterfaceFlags, Snapshot};
+use netstate_sys::fanout::Subscriber;
 use netstate_testkit::{NetTable, SimMonitor, SocketFault};
 
 /// The application under test.

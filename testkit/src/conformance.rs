@@ -41,8 +41,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netstate_core::fanout::{Subscriber, TryRecvError};
 use netstate_core::{AddrFlags, Cause, Change, Config, Snapshot};
+use netstate_sys::fanout::{Subscriber, TryRecvError};
 use netstate_sys::{
     Backend, Check, CheckOutcome, Enumerator, Handle, MonitorStats, NetlinkBackend, Netns,
 };
@@ -629,7 +629,7 @@ pub fn a_subscriber_that_never_reads_stays_bounded<H: DriverHarness>() {
     let mut idle = H::subscribe(&m);
     let mut watcher = H::subscribe(&m);
     // One change at a time, each waited for: one publication each.
-    let count = netstate_core::fanout::DEFAULT_QUEUE as u32 + 36;
+    let count = netstate_sys::fanout::DEFAULT_QUEUE as u32 + 36;
     for i in 0..count {
         let net = format!("10.140.{}.{}/32", i / 250, i % 250 + 1);
         ns.ip(&["addr", "add", &net, "dev", "cfb0"]).expect("ip");
@@ -642,12 +642,12 @@ pub fn a_subscriber_that_never_reads_stays_bounded<H: DriverHarness>() {
     }
     let published = H::stats(&m).core.publications;
     assert!(
-        published > netstate_core::fanout::DEFAULT_QUEUE as u64,
+        published > netstate_sys::fanout::DEFAULT_QUEUE as u64,
         "only {published} publications: {:?} {}",
         H::stats(&m),
         H::state(&m).by_name("cfb0").map_or(0, |i| i.addrs.len())
     );
-    assert!(idle.len() <= netstate_core::fanout::DEFAULT_QUEUE);
+    assert!(idle.len() <= netstate_sys::fanout::DEFAULT_QUEUE);
     assert!(idle.merged() > 0);
     let mut last = None;
     while let Ok(c) = idle.try_recv() {

@@ -54,9 +54,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use netstate_core::fanout::{Fanout, Subscriber};
 use netstate_core::ipnet::IpNet;
 use netstate_core::{Config, Family, InterfaceFlags, Reconciler, RouteEvent, Snapshot, Stats};
+use netstate_sys::fanout::{Fanout, Subscriber};
 
 use crate::net::{NetError, NetTable};
 use crate::props::Bounds;

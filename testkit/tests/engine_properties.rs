@@ -26,8 +26,8 @@
 
 use std::time::{Duration, Instant};
 
-use netstate_core::fanout::Subscriber;
 use netstate_core::{Cause, Config};
+use netstate_sys::fanout::Subscriber;
 use netstate_sys::Engine;
 use netstate_testkit::engine_sim::{sim_backend, BackendFaults, SimBackendControl};
 use netstate_testkit::net::starting_table;

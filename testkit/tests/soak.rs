@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use netstate_core::fanout::{Fanout, DEFAULT_QUEUE};
 use netstate_core::ipnet::IpNet;
 use netstate_core::{Action, Config, Input, Reconciler};
+use netstate_sys::fanout::{Fanout, DEFAULT_QUEUE};
 use netstate_testkit::net::{starting_table, NetTable};
 
 struct Host {
@@ -21,7 +21,7 @@ impl Host {
     /// One churn step every 200 ms: an address comes or goes on `eth0`,
     /// its hints reach the core, timers run, enumerations are answered with
     /// the truth, changes are published.
-    fn run_for(&mut self, d: Duration, reader: &mut netstate_core::fanout::Subscriber) -> u64 {
+    fn run_for(&mut self, d: Duration, reader: &mut netstate_sys::fanout::Subscriber) -> u64 {
         let end = self.now + d;
         let mut published = 0;
         while self.now < end {

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netstate_bench::nl::AddrClient;
-use netstate_core::fanout::Subscriber;
 use netstate_core::{Change, Config};
+use netstate_sys::fanout::Subscriber;
 use netstate_sys::{NetlinkBackend, Netns};
 use netstate_testkit::netns::{skip_reason, NetnsFixture};
 

@@ -9,7 +9,7 @@
 //!   When its queue is full, the newest queued change and the new one are
 //!   merged into one: `old` of the earlier, `new` of the later, the delta
 //!   recomputed between them, the later `seq`, and the stronger cause
-//!   ([`Cause::strongest`](crate::Cause::strongest): a sleep merged with a
+//!   ([`Cause::strongest`](netstate_core::Cause::strongest): a sleep merged with a
 //!   later event is still a sleep). The subscriber
 //!   thus sees fewer, larger changes, each exact, the last one ending on the
 //!   current state; `seq` may skip numbers, which tells it that it lagged.
@@ -30,8 +30,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::change::Change;
-use crate::snapshot::Snapshot;
+use netstate_core::Change;
 
 /// The default number of changes queued per subscriber before merging.
 pub const DEFAULT_QUEUE: usize = 64;
@@ -65,14 +64,12 @@ impl Slot {
         }
         if q.changes.len() >= q.capacity {
             if let Some(last) = q.changes.pop_back() {
-                let delta = Snapshot::diff(&last.old, &change.new);
-                q.changes.push_back(Change {
-                    seq: change.seq,
-                    cause: last.cause.strongest(change.cause),
-                    old: last.old,
-                    new: change.new.clone(),
-                    delta,
-                });
+                q.changes.push_back(Change::new(
+                    change.seq,
+                    last.cause.strongest(change.cause),
+                    last.old,
+                    change.new.clone(),
+                ));
                 q.merged += 1;
             }
         } else {
@@ -312,8 +309,7 @@ impl futures_core::Stream for Subscriber {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::Cause;
-    use crate::snapshot::{Address, Interface};
+    use netstate_core::{Address, Cause, Interface, Snapshot};
 
     fn state(n: u32) -> Arc<Snapshot> {
         let mut i = Interface::new(1, "eth0");
@@ -325,13 +321,7 @@ mod tests {
     }
 
     fn change(seq: u64, old: &Arc<Snapshot>, new: &Arc<Snapshot>) -> Change {
-        Change {
-            seq,
-            cause: Cause::Event,
-            old: old.clone(),
-            new: new.clone(),
-            delta: Snapshot::diff(old, new),
-        }
+        Change::new(seq, Cause::Event, old.clone(), new.clone())
     }
 
     #[test]
