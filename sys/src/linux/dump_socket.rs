@@ -17,9 +17,11 @@
 //! when it opens; where the kernel refuses, a targeted read is answered by
 //! a full one, which is always correct ([`Scope`](netstate_core::Scope)).
 //!
-//! At most [`DATAGRAMS_PER_POLL`] datagrams are read per call: a dump of
-//! thousands of interfaces is read over several loop turns, so the driver's
-//! runtime runs other tasks in between.
+//! At most [`BYTES_PER_POLL`] bytes of answers are read per call (and at
+//! most [`DATAGRAMS_PER_POLL`] datagrams): a dump of thousands of
+//! interfaces is read over several loop turns, so the driver's runtime runs
+//! other tasks in between, while a targeted read's few small answers are
+//! read in the turn that sent them.
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -39,12 +41,19 @@ use super::netns::Netns;
 use super::sockopt::enable_strict_check;
 use crate::backend::{EnumerateFailure, EnumerationCounters, EnumerationPoll};
 
-/// Datagrams of a dump read per call before the loop gets its turn back.
-/// A dump datagram holds up to 32 KiB of records; the kernel fills each
-/// during the `recvmsg` that reads it, and two of them are filled and
-/// parsed in well under a millisecond (`cargo run --release -p
-/// netstate-bench --bin loop-gap`).
-pub(crate) const DATAGRAMS_PER_POLL: usize = 2;
+/// Bytes of answers read per call before the loop gets its turn back: two
+/// full dump datagrams. A dump datagram holds up to 32 KiB of records; the
+/// kernel fills each during the `recvmsg` that reads it, and two of them
+/// are filled and parsed in well under a millisecond (`cargo run --release
+/// -p netstate-bench --bin loop-gap`). Counting bytes rather than
+/// datagrams lets a targeted read (a link, a few addresses, two route
+/// answers: under 2 KiB in five datagrams) end in one turn; counting
+/// datagrams (two a turn) cost it two extra trips through the runtime's
+/// scheduler per change.
+pub(crate) const BYTES_PER_POLL: usize = 64 << 10;
+
+/// Datagrams read per call at most, however small.
+pub(crate) const DATAGRAMS_PER_POLL: usize = 64;
 
 /// Sequence numbers reserved per conversation (each uses a few).
 const SEQ_STRIDE: u32 = 1 << 12;
@@ -179,7 +188,7 @@ impl DumpSocket {
     }
 
     fn pump(&mut self, conv: &mut Conversation) -> EnumerationPoll {
-        let mut datagrams = 0;
+        let (mut datagrams, mut bytes) = (0, 0);
         loop {
             while let Some(request) = conv.poll_transmit() {
                 if let Err(e) = send(&self.fd, &request, SendFlags::empty()) {
@@ -210,12 +219,13 @@ impl DumpSocket {
                 }
                 continue;
             }
-            if datagrams == DATAGRAMS_PER_POLL {
+            if datagrams >= DATAGRAMS_PER_POLL || bytes >= BYTES_PER_POLL {
                 return EnumerationPoll::Busy;
             }
             match self.recv() {
                 Ok(Some(len)) => {
                     datagrams += 1;
+                    bytes += len;
                     conv.handle_datagram(&self.buf[..len]);
                 }
                 Ok(None) => {}
