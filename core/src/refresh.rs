@@ -546,6 +546,74 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_target_list_reads_the_routes_only_and_says_so() {
+        let mut t = Targets::new();
+        assert!(t.is_empty());
+        t.insert(3);
+        assert!(!t.is_empty());
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn merge_errors_say_what_only_a_full_read_can_tell() {
+        let e = MergeError::UnknownRouteInterface(12).to_string();
+        assert!(e.contains("12") && e.contains("default route"), "{e}");
+        let e = MergeError::DuplicateName("eth0".into()).to_string();
+        assert!(e.contains("\"eth0\""), "{e}");
+    }
+
+    #[test]
+    fn a_new_target_below_an_untouched_interface_keeps_the_order() {
+        // State 1, 3, 5; interface 2 appears (read as a target): the result
+        // is sorted by index, as every snapshot is, so lookups find it.
+        let s = state();
+        let r = Refresh::new(
+            [2].into_iter().collect(),
+            vec![iface(2, "eth9", &[])],
+            RouteHops {
+                v4: hop(3),
+                v6: None,
+            },
+        )
+        .unwrap();
+        let merged = merge(&s, &r, |_| None).unwrap();
+        let indexes: Vec<u32> = merged.interfaces().iter().map(|i| i.index).collect();
+        assert_eq!(indexes, [1, 2, 3, 5]);
+        assert_eq!(merged.by_index(2).map(|i| i.name.as_str()), Some("eth9"));
+    }
+
+    #[test]
+    fn a_new_gateway_on_the_same_interface_is_a_change() {
+        let s = state();
+        let moved = Refresh::new(
+            Targets::new(),
+            vec![],
+            RouteHops {
+                v4: Some(RouteHop {
+                    index: 3,
+                    gateway: Some("10.0.0.254".parse().unwrap()),
+                }),
+                v6: None,
+            },
+        )
+        .unwrap();
+        assert!(!changes_nothing(&s, &moved));
+        let elsewhere = Refresh::new(
+            Targets::new(),
+            vec![],
+            RouteHops {
+                v4: Some(RouteHop {
+                    index: 5,
+                    gateway: Some("10.0.0.1".parse().unwrap()),
+                }),
+                v6: None,
+            },
+        )
+        .unwrap();
+        assert!(!changes_nothing(&s, &elsewhere));
+    }
+
+    #[test]
     fn a_route_change_alone_is_a_change() {
         let s = state();
         let r = Refresh::new(Targets::new(), vec![], RouteHops::default()).unwrap();
