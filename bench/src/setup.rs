@@ -1,6 +1,8 @@
 //! Network-namespace scenarios shared by the benchmark binaries: a small
 //! host (4 interfaces), 200 veth pairs each holding an IPv4 and an IPv6
-//! address, and a million extra routes. Everything happens inside
+//! address, a million extra routes, and a crowded host (thousands of veth
+//! pairs, IPv6 off) beside the same host without the crowd for targeted
+//! refresh (issue 14). Everything happens inside
 //! namespaces the caller owns ([`NetnsFixture`], deleted on drop), with
 //! addresses from documentation and private ranges only.
 
@@ -43,19 +45,93 @@ pub fn small_host(ns: &NetnsFixture, other: &NetnsFixture) -> Result<(), Fixture
 /// # Errors
 /// The `ip -batch` failure.
 pub fn veth_pairs(ns: &NetnsFixture, pairs: u32) -> Result<(), FixtureError> {
-    let mut batch = String::new();
-    for i in 0..pairs {
-        batch += &format!(
-            "link add bv{i}a type veth peer name bv{i}b\nlink set bv{i}a up\nlink set bv{i}b up\n\
-             addr add 10.{}.{}.1/24 dev bv{i}a\naddr add 2001:db8:{i:x}::1/64 dev bv{i}a nodad\n",
-            20 + i / 256,
-            i % 256
-        );
-    }
+    let mut batch = veth_pair_lines(0..pairs, true);
     if pairs > 0 {
         batch += "route add default via 10.20.0.2\n";
     }
     ns.ip_batch(&batch)
+}
+
+/// The `ip -batch` lines of [`veth_pairs`] for the pairs numbered `range`,
+/// without the default route; without the IPv6 address when `ipv6` is
+/// false. Pair numbers below 60,000 (the IPv4 `/24`s run from `10.20.0.0`
+/// to `10.254.255.0`).
+#[must_use]
+pub fn veth_pair_lines(range: std::ops::Range<u32>, ipv6: bool) -> String {
+    let mut batch = String::with_capacity(range.len() * 160);
+    for i in range {
+        batch += &format!(
+            "link add bv{i}a type veth peer name bv{i}b\nlink set bv{i}a up\nlink set bv{i}b up\n\
+             addr add 10.{}.{}.1/24 dev bv{i}a\n",
+            20 + i / 256,
+            i % 256
+        );
+        if ipv6 {
+            batch += &format!("addr add 2001:db8:{i:x}::1/64 dev bv{i}a nodad\n");
+        }
+    }
+    batch
+}
+
+/// Turns IPv6 off in the namespace for every interface made afterwards
+/// (`net.ipv6.conf.{all,default}.disable_ipv6=1`): thousands of fresh veths
+/// otherwise send router solicitations (with backoff, for as long as they
+/// exist) and MLD reports, and the kernel runs that packet processing in
+/// whichever process enters a system call next, charging a monitor's CPU
+/// time for the namespace's own chatter.
+///
+/// # Errors
+/// `sysctl` failed or could not be started.
+pub fn disable_ipv6(ns: &NetnsFixture) -> Result<(), FixtureError> {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", ns.name(), "sysctl", "-q", "-w"])
+        .args([
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ])
+        .output()
+        .map_err(FixtureError::Spawn)?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(FixtureError::Ip {
+            args: "netns exec sysctl disable_ipv6".into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+}
+
+/// The targeted-refresh scenario (issue 14): `pairs` veth pairs as in
+/// [`veth_pairs`] (IPv6 address only when `ipv6`; IPv6 is turned off in
+/// the namespace first otherwise, see [`disable_ipv6`]), an uplink
+/// `up0`/`up0p` with `10.19.0.2/24` on `up0` and the default route via
+/// `10.19.0.1`, and `changed`, a [`spare_link`] for the benchmark to add
+/// and remove addresses on. With `pairs = 0` it is the same host without
+/// the crowd: `lo`, the uplink and the changed link.
+///
+/// # Errors
+/// The first `ip` command that failed.
+pub fn crowded_host(
+    ns: &NetnsFixture,
+    pairs: u32,
+    ipv6: bool,
+    changed: &str,
+) -> Result<(), FixtureError> {
+    if !ipv6 {
+        disable_ipv6(ns)?;
+    }
+    // In chunks, so no single `ip -batch` input grows too large.
+    let mut first = 0;
+    while first < pairs {
+        let n = (pairs - first).min(500);
+        ns.ip_batch(&veth_pair_lines(first..first + n, ipv6))?;
+        first += n;
+    }
+    spare_link(ns, "up0")?;
+    ns.ip(&["addr", "add", "10.19.0.2/24", "dev", "up0"])?;
+    ns.ip(&["route", "add", "default", "via", "10.19.0.1"])?;
+    spare_link(ns, changed)?;
+    Ok(())
 }
 
 /// The `ip -batch` lines adding `count` IPv4 host routes

@@ -157,6 +157,31 @@ impl Mon {
         }
     }
 
+    /// Whether the library reports `net` on the interface `index` / `dev`
+    /// now, without copying its whole state (so the check costs the same
+    /// with 4 interfaces and with 4,000): netstate looks the interface up
+    /// by index, netwatch by name; if-watch keeps one set of addresses for
+    /// every interface and is asked whether it holds `net`.
+    pub(crate) fn has_on(&mut self, index: u32, dev: &str, net: &IpNet) -> bool {
+        match self {
+            Mon::Netstate { monitor, .. } => monitor
+                .state()
+                .by_index(index)
+                .is_some_and(|i| i.addrs.iter().any(|a| a.net == *net)),
+            Mon::Netwatch { watcher, .. } => {
+                // `update` + `peek`: `get` would clone the whole state.
+                watcher.update();
+                watcher.peek().interfaces.get(dev).is_some_and(|i| {
+                    i.addrs().any(|a| match a {
+                        netwatch::interfaces::IpNet::V4(n) => IpNet::V4(n) == *net,
+                        netwatch::interfaces::IpNet::V6 { net: n, .. } => IpNet::V6(n) == *net,
+                    })
+                })
+            }
+            Mon::IfWatch { watcher } => watcher.iter().any(|n| n == net),
+        }
+    }
+
     /// netstate's monitor, for its counters and test hooks.
     pub(crate) fn netstate(&self) -> Option<&netstate_tokio::Monitor> {
         match self {

@@ -25,17 +25,25 @@ static WORKERS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
 const USAGE: &str = "\
 usage: peers [--quick] [--only SECTIONS] [--routes N] [--storm-routes N]
-             [--overflow-changes N] [--json FILE]
+             [--overflow-changes N] [--pairs N] [--pairs-ipv6]
+             [--cpu-changes N] [--json FILE]
 
 Runs netstate, netwatch 0.20 and if-watch 3.2 side by side in network
 namespaces it creates (needs root) and prints a Markdown table.
 
   --quick               fewer rounds and changes (a smoke test, not for publishing)
   --only SECTIONS       comma-separated subset of: enumeration, latency,
-                        storm, overflow, silent, memory, routes
+                        storm, overflow, silent, memory, routes, targeted
   --routes N            extra routes for the last enumeration scenario (1000000)
   --storm-routes N      routes in the route-storm burst (100000)
   --overflow-changes N  address changes while a worker is stopped (20000)
+  --pairs N             veth pairs of the crowded host of the targeted
+                        section (issue 14: enumeration, CPU per change and
+                        latency with N pairs; CPU also without them) (2000)
+  --pairs-ipv6          keep IPv6 on in that host (default: off, so thousands
+                        of veths do not send router solicitations and MLD
+                        reports during the measurement)
+  --cpu-changes N       address changes per CPU-per-change run (100)
   --json FILE           also write every raw result to FILE";
 
 #[derive(Debug)]
@@ -45,6 +53,9 @@ struct Opts {
     routes: u32,
     storm_routes: u32,
     overflow_changes: u32,
+    pairs: u32,
+    pairs_ipv6: bool,
+    cpu_changes: u32,
     json: Option<PathBuf>,
 }
 
@@ -56,6 +67,9 @@ impl Opts {
             routes: 1_000_000,
             storm_routes: 100_000,
             overflow_changes: 20_000,
+            pairs: 2000,
+            pairs_ipv6: false,
+            cpu_changes: 100,
             json: None,
         };
         let mut it = args.iter();
@@ -70,6 +84,16 @@ impl Opts {
                 }
                 "--overflow-changes" => {
                     o.overflow_changes = value()?.parse().map_err(|e| format!("{a}: {e}"))?;
+                }
+                "--pairs" => {
+                    o.pairs = value()?.parse().map_err(|e| format!("{a}: {e}"))?;
+                    if o.pairs > 60_000 {
+                        return Err(format!("{a}: at most 60000"));
+                    }
+                }
+                "--pairs-ipv6" => o.pairs_ipv6 = true,
+                "--cpu-changes" => {
+                    o.cpu_changes = value()?.parse().map_err(|e| format!("{a}: {e}"))?;
                 }
                 "--json" => o.json = Some(PathBuf::from(value()?)),
                 "-h" | "--help" => return Err(USAGE.into()),
@@ -196,6 +220,20 @@ impl Worker {
                 Ok(v) => return Ok(v),
                 Err(_) => eprintln!("  [{}] {line}", self.what),
             }
+        }
+    }
+
+    /// The next JSON line holding `key`, within `timeout`; lines without it
+    /// are shown and skipped.
+    fn json_with(&mut self, key: &str, timeout: Duration) -> Res<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let v = self.json(left)?;
+            if v.get(key).is_some() {
+                return Ok(v);
+            }
+            eprintln!("  [{}] unexpected: {v}", self.what);
         }
     }
 
@@ -373,7 +411,7 @@ fn ratio(a: &Cell, b: &Cell) -> String {
 
 fn print_table(rows: &[Row]) -> String {
     let mut s = String::from(
-        "| measurement | netstate | netwatch 0.20 | if-watch 3.2 | netstate / netwatch | netstate / if-watch | goal (issue 7) |\n\
+        "| measurement | netstate | netwatch 0.20 | if-watch 3.2 | netstate / netwatch | netstate / if-watch | goal (issue 7 unless said) |\n\
          |---|---|---|---|---|---|---|\n",
     );
     for r in rows {
@@ -462,7 +500,7 @@ fn run(opts: &Opts) -> Res<()> {
         progress("warning: tentative addresses remain after 10 s");
     }
     if opts.wants("enumeration") {
-        enumeration(&mut cx, &small, "4 interfaces", [200, 50, 50], 5)?;
+        enumeration(&mut cx, &small, "4 interfaces", [200, 50, 50], 5, "")?;
     }
 
     if opts.wants("enumeration") || opts.wants("memory") || opts.wants("routes") {
@@ -486,6 +524,9 @@ fn run(opts: &Opts) -> Res<()> {
     }
     if opts.wants("silent") {
         silent(&mut cx, &small)?;
+    }
+    if opts.wants("targeted") {
+        targeted(&mut cx)?;
     }
     drop(small);
     drop(other);
@@ -511,6 +552,9 @@ fn run(opts: &Opts) -> Res<()> {
     Ok(())
 }
 
+/// Issue 7's goal for the 200-pair enumerations.
+const GOAL_20X: &str = "≥ 20x faster than netwatch (ratio ≤ 0.05)";
+
 /// The scenarios of the namespace with 200 veth pairs: enumeration,
 /// memory, then enumeration again with the extra routes.
 fn big_namespace(cx: &mut Ctx<'_>) -> Res<()> {
@@ -529,6 +573,7 @@ fn big_namespace(cx: &mut Ctx<'_>) -> Res<()> {
             "200 veth pairs, IPv4 + IPv6 each",
             [50, 20, 20],
             5,
+            GOAL_20X,
         )?);
     }
     if opts.wants("memory") {
@@ -544,7 +589,7 @@ fn big_namespace(cx: &mut Ctx<'_>) -> Res<()> {
             t.elapsed().as_secs_f64()
         ));
         let label = format!("200 veth pairs + {} routes", opts.routes);
-        let with = enumeration(cx, &big, &label, [50, 3, 10], 3)?;
+        let with = enumeration(cx, &big, &label, [50, 3, 10], 3, GOAL_20X)?;
         if let Some(base) = base200 {
             let cells = [0, 1, 2].map(|i| match (with[i], base[i]) {
                 (Some(w), Some(b)) => Cell::num(w / b, format!("{:.2}x", w / b)),
@@ -565,13 +610,15 @@ fn big_namespace(cx: &mut Ctx<'_>) -> Res<()> {
 // -------------------------------------------------------------- enumeration
 
 /// One full read of the interface state, `rounds` rounds of one worker per
-/// library (each doing `reads[i]` timed reads); returns the medians.
+/// library (each doing `reads[i]` timed reads); returns the medians. `goal`
+/// goes in the row's last column.
 fn enumeration(
     cx: &mut Ctx<'_>,
     ns: &NetnsFixture,
     label: &str,
     reads: [u32; 3],
     rounds: usize,
+    goal: &str,
 ) -> Res<[Option<f64>; 3]> {
     progress(&format!("enumeration: {label}"));
     let rounds = cx.opts.rounds(rounds);
@@ -603,11 +650,7 @@ fn enumeration(
     cx.rows.push(Row {
         what: format!("enumeration, {label} (median)"),
         cells: [0, 1, 2].map(|i| Cell::time(med[i])),
-        goal: if label.starts_with("200 veth") {
-            "≥ 20x faster than netwatch (ratio ≤ 0.05)".into()
-        } else {
-            String::new()
-        },
+        goal: goal.into(),
     });
     cx.notes.push(format!(
         "enumeration, {label}: p90 netstate {} / netwatch {} / if-watch {}; netstate with one \
@@ -639,36 +682,14 @@ fn latency(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
     // (label, library, debounce, quiet time before each change, changes
     // per worker): 200 changes in all where a change takes ~50 ms, 60
     // where the 250 ms debounce makes each take ~550 ms.
-    let configs: [(&str, &str, Option<u64>, u64, u64); 4] = [
+    let configs: [LatencyConfig; 4] = [
         ("netstate debounce 0", "netstate", Some(0), 50, 100),
         ("netstate default", "netstate", None, 300, 30),
         ("netwatch", "netwatch", None, 300, 30),
         ("if-watch", "if-watch", None, 50, 100),
     ];
-    let mut lat: [Vec<f64>; 4] = Default::default();
-    let mut missed = [0u64; 4];
-    for _ in 0..rounds {
-        for (i, (_, lib, debounce, gap, count)) in configs.iter().enumerate() {
-            let per_worker = if cx.opts.quick { 10 } else { *count };
-            let _ = ns.ip(&["addr", "del", "10.123.0.1/32", "dev", "lat0"]);
-            let mut args = vec![
-                "latency".to_owned(),
-                (*lib).to_owned(),
-                "dev=lat0".into(),
-                "addr=10.123.0.1".into(),
-                format!("count={per_worker}"),
-                format!("gap_ms={gap}"),
-            ];
-            if let Some(d) = debounce {
-                args.push(format!("debounce_ms={d}"));
-            }
-            let mut w = Worker::spawn(&cx.exe, ns, &args)?;
-            let v = w.json(Duration::from_secs(300))?;
-            w.finish();
-            lat[i].extend(floats(&v, "lat_ns"));
-            missed[i] += v["missed"].as_u64().unwrap_or(0);
-        }
-    }
+    let LatencyRuns { lat, missed, .. } =
+        latency_runs(cx, ns, "lat0", "10.123.0.1", &configs, rounds)?;
     let med = |i: usize| median(&lat[i]);
     let p99 = |i: usize| quantile(&lat[i], 0.99);
     for (n, label) in [(0, "debounce 0"), (1, "default 250 ms debounce")] {
@@ -699,6 +720,68 @@ fn latency(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
     cx.raw
         .insert("latency".into(), json!({ "lat_ns": lat, "missed": missed }));
     Ok(())
+}
+
+/// One latency configuration: label, library, netstate's debounce (`None`:
+/// the default), quiet time before each change (ms), changes per worker.
+type LatencyConfig = (&'static str, &'static str, Option<u64>, u64, u64);
+
+/// What [`latency_runs`] measured, one entry per configuration (the
+/// workers' answers: one per worker, labelled).
+struct LatencyRuns {
+    lat: Vec<Vec<f64>>,
+    missed: Vec<u64>,
+    answers: Vec<Value>,
+}
+
+/// `rounds` rounds of one worker per configuration, each changing `addr`
+/// (a `/32`) on `dev` in `ns`: every configuration's latencies, the changes
+/// it never reported, and the workers' answers.
+fn latency_runs(
+    cx: &Ctx<'_>,
+    ns: &NetnsFixture,
+    dev: &str,
+    addr: &str,
+    configs: &[LatencyConfig],
+    rounds: usize,
+) -> Res<LatencyRuns> {
+    let mut lat = vec![Vec::new(); configs.len()];
+    let mut missed = vec![0u64; configs.len()];
+    let mut answers = Vec::new();
+    for _ in 0..rounds {
+        for (i, (label, lib, debounce, gap, count)) in configs.iter().enumerate() {
+            let per_worker = if cx.opts.quick { 10 } else { *count };
+            let _ = ns.ip(&["addr", "del", &format!("{addr}/32"), "dev", dev]);
+            let mut args = vec![
+                "latency".to_owned(),
+                (*lib).to_owned(),
+                format!("dev={dev}"),
+                format!("addr={addr}"),
+                format!("count={per_worker}"),
+                format!("gap_ms={gap}"),
+            ];
+            if let Some(d) = debounce {
+                args.push(format!("debounce_ms={d}"));
+            }
+            let mut w = Worker::spawn(&cx.exe, ns, &args)?;
+            let v = w.json(Duration::from_secs(600))?;
+            w.finish();
+            lat[i].extend(floats(&v, "lat_ns"));
+            missed[i] += v["missed"].as_u64().unwrap_or(0);
+            answers.push(json!({
+                "config": label,
+                "missed": v["missed"],
+                "enumerations": v["enumerations"],
+                "targeted_reads": v["targeted_reads"],
+                "publications": v["publications"],
+            }));
+        }
+    }
+    Ok(LatencyRuns {
+        lat,
+        missed,
+        answers,
+    })
 }
 
 // -------------------------------------------------------------------- storm
@@ -1076,5 +1159,265 @@ fn memory(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
         base / 1024.0
     ));
     cx.raw.insert("memory".into(), Value::Array(raw));
+    Ok(())
+}
+
+// ----------------------------------------------------------------- targeted
+
+/// The interface the targeted section's changes are made on.
+const CHANGED: &str = "chg0";
+
+/// The address the CPU-per-change runs add and remove (a `/32`).
+const CPU_ADDR: &str = "10.98.0.1";
+
+/// Targeted refresh (issue 14): the same host without and with
+/// `--pairs` other veth pairs ([`setup::crowded_host`]); enumeration and
+/// change latency with the pairs, and the CPU time of the same address
+/// changes on one interface with and without them.
+fn targeted(cx: &mut Ctx<'_>) -> Res<()> {
+    let pairs = cx.opts.pairs;
+    let ipv6 = cx.opts.pairs_ipv6;
+    let fam = if ipv6 {
+        "IPv4 + IPv6 each"
+    } else {
+        "IPv4 only, IPv6 off"
+    };
+    progress("targeted refresh: the host without other veth pairs");
+    let bare = NetnsFixture::new().map_err(|e| e.to_string())?;
+    setup::crowded_host(&bare, 0, ipv6, CHANGED).map_err(|e| e.to_string())?;
+    progress(&format!(
+        "targeted refresh: the host with {pairs} veth pairs ({fam})"
+    ));
+    let t = Instant::now();
+    let crowd = NetnsFixture::new().map_err(|e| e.to_string())?;
+    setup::crowded_host(&crowd, pairs, ipv6, CHANGED).map_err(|e| e.to_string())?;
+    let made = t.elapsed();
+    for ns in [&bare, &crowd] {
+        if !setup::settle(ns, Duration::from_secs(60)) {
+            progress("warning: tentative addresses remain after 60 s");
+        }
+    }
+    // The carrier of thousands of fresh veths is signalled asynchronously:
+    // let those link events pass before anything is measured.
+    std::thread::sleep(Duration::from_secs(5));
+    cx.notes.push(format!(
+        "targeted refresh: {pairs} veth pairs ({fam}) made in {:.1} s; both hosts also \
+         have `lo`, an uplink veth pair with the default route and the veth pair `{CHANGED}` \
+         the changes are made on.",
+        made.as_secs_f64()
+    ));
+
+    let label = format!("{pairs} veth pairs, {fam}");
+    enumeration(cx, &crowd, &label, [20, 3, 10], 3, "")?;
+    cpu_per_change(cx, &bare, &crowd, pairs)?;
+
+    progress(&format!("change latency, {pairs} veth pairs"));
+    let configs: [LatencyConfig; 3] = [
+        ("netstate debounce 0", "netstate", Some(0), 50, 100),
+        ("netwatch", "netwatch", None, 300, 20),
+        ("if-watch", "if-watch", None, 50, 100),
+    ];
+    let rounds = cx.opts.rounds(2);
+    let LatencyRuns {
+        lat,
+        missed,
+        answers,
+    } = latency_runs(cx, &crowd, CHANGED, "10.123.0.1", &configs, rounds)?;
+    cx.rows.push(Row {
+        what: format!("change latency, median, {pairs} veth pairs (netstate debounce 0)"),
+        cells: [0, 1, 2].map(|i| Cell::time(median(&lat[i]))),
+        goal: String::new(),
+    });
+    cx.rows.push(Row {
+        what: format!("change latency, p99, {pairs} veth pairs (netstate debounce 0)"),
+        cells: [0, 1, 2].map(|i| Cell::time(quantile(&lat[i], 0.99))),
+        goal: "issue 14: < 1 ms, and ≤ if-watch's (ratio ≤ 1)".into(),
+    });
+    let (reads, targeted) = sum_reads(&answers, "netstate debounce 0");
+    cx.notes.push(format!(
+        "change latency, {pairs} veth pairs: changes measured: netstate {}, netwatch {}, \
+         if-watch {}; not reported within 5 s: {missed:?} (same order); netstate's reads \
+         during its runs: {reads}, of them targeted: {targeted}.",
+        lat[0].len(),
+        lat[1].len(),
+        lat[2].len(),
+    ));
+    cx.raw.insert(
+        format!("latency {pairs} pairs"),
+        json!({ "lat_ns": lat, "missed": missed, "workers": answers }),
+    );
+    progress("deleting the targeted-refresh namespaces");
+    drop(crowd);
+    drop(bare);
+    Ok(())
+}
+
+/// netstate's reads (enumerations, and of them targeted) summed over the
+/// answers of configuration `label`.
+fn sum_reads(answers: &[Value], label: &str) -> (u64, u64) {
+    answers
+        .iter()
+        .filter(|a| a["config"] == label)
+        .fold((0, 0), |(e, t), a| {
+            (
+                e + a["enumerations"].as_u64().unwrap_or(0),
+                t + a["targeted_reads"].as_u64().unwrap_or(0),
+            )
+        })
+}
+
+/// CPU time of `--cpu-changes` address changes on one interface (added and
+/// removed in turn, with `ip`, by the runner; each waited for until the
+/// library shows it), in the host without other veth pairs and in the one
+/// with them, each library in its own worker; netstate with debounce 0.
+fn cpu_per_change(
+    cx: &mut Ctx<'_>,
+    bare: &NetnsFixture,
+    crowd: &NetnsFixture,
+    pairs: u32,
+) -> Res<()> {
+    let changes = if cx.opts.quick {
+        20
+    } else {
+        cx.opts.cpu_changes
+    };
+    progress(&format!("CPU per change: {changes} changes"));
+    let rounds = cx.opts.rounds(2);
+    // [host][library]: CPU ns of each run (clock), ticks, missed changes.
+    let mut cpu: [[Vec<f64>; 3]; 2] = Default::default();
+    let mut ticks: [[Vec<f64>; 3]; 2] = Default::default();
+    let mut missed = [[0u64; 3]; 2];
+    let mut reads = [(0f64, 0f64); 2];
+    let mut raw = Vec::new();
+    let dst = format!("{CPU_ADDR}/32");
+    for _ in 0..rounds {
+        for (h, ns) in [bare, crowd].into_iter().enumerate() {
+            for (i, lib) in LIBS.iter().enumerate() {
+                let _ = ns.ip(&["addr", "del", &dst, "dev", CHANGED]);
+                let mut args = vec![
+                    "cpu".to_owned(),
+                    (*lib).to_owned(),
+                    format!("dev={CHANGED}"),
+                    format!("addr={CPU_ADDR}"),
+                ];
+                if *lib == "netstate" {
+                    args.push("debounce_ms=0".into());
+                }
+                let mut w = Worker::spawn(&cx.exe, ns, &args)?;
+                w.json_with("ready", Duration::from_secs(120))?;
+                // Whatever the start still does, before the first sample.
+                std::thread::sleep(Duration::from_secs(1));
+                let t = Duration::from_secs(10);
+                let s0 = w.ask("sample", t)?;
+                let wall0 = mono_ns();
+                let mut lost = 0;
+                for k in 0..changes {
+                    let add = k % 2 == 0;
+                    ns.ip(&[
+                        "addr",
+                        if add { "add" } else { "del" },
+                        &dst,
+                        "dev",
+                        CHANGED,
+                    ])
+                    .map_err(|e| e.to_string())?;
+                    match w.json_with("has", Duration::from_secs(10)) {
+                        Ok(v) if v["has"].as_bool() == Some(add) => {}
+                        Ok(v) => return Err(format!("{lib}: unexpected {v} after change {k}")),
+                        Err(e) if e.contains("no answer") => lost += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
+                let wall = mono_ns() - wall0;
+                // Anything a library does after its last report.
+                std::thread::sleep(Duration::from_millis(500));
+                let s1 = w.ask("sample", t)?;
+                w.send("quit")?;
+                w.finish();
+                let d = |k: &str| s1[k].as_f64().unwrap_or(0.0) - s0[k].as_f64().unwrap_or(0.0);
+                cpu[h][i].push(d("cpu_ns"));
+                ticks[h][i].push(d("cpu_ticks"));
+                missed[h][i] += lost;
+                if *lib == "netstate" {
+                    reads[h].0 += d("enumerations");
+                    reads[h].1 += d("targeted_reads");
+                }
+                raw.push(json!({
+                    "host": if h == 0 { "none".to_owned() } else { format!("{pairs} pairs") },
+                    "lib": lib, "changes": changes, "cpu_ns": d("cpu_ns"),
+                    "cpu_ticks": d("cpu_ticks"), "wall_ns": wall, "missed": lost,
+                    "updates": d("updates"), "enumerations": d("enumerations"),
+                    "targeted_reads": d("targeted_reads"), "publications": d("publications"),
+                }));
+            }
+        }
+    }
+    let med = |h: usize, i: usize| median(&cpu[h][i]);
+    let per = |h: usize, i: usize| -> Cell {
+        match med(h, i) {
+            Some(m) => Cell::num(
+                m,
+                format!(
+                    "{} ({} a change)",
+                    fmt_ns(m),
+                    fmt_ns(m / f64::from(changes))
+                ),
+            ),
+            None => Cell::text("–"),
+        }
+    };
+    cx.rows.push(Row {
+        what: format!(
+            "CPU time of {changes} address changes on one interface, no other veth pairs \
+             (median; per change)"
+        ),
+        cells: [0, 1, 2].map(|i| per(0, i)),
+        goal: String::new(),
+    });
+    cx.rows.push(Row {
+        what: format!(
+            "CPU time of the same {changes} changes with {pairs} veth pairs present \
+             (median; per change)"
+        ),
+        cells: [0, 1, 2].map(|i| per(1, i)),
+        goal: String::new(),
+    });
+    cx.rows.push(Row {
+        what: format!("CPU growth: {pairs} veth pairs / none"),
+        cells: [0, 1, 2].map(|i| match (med(1, i), med(0, i)) {
+            (Some(w), Some(b)) if b > 0.0 => Cell::num(w / b, format!("{:.1}x", w / b)),
+            _ => Cell::text("–"),
+        }),
+        goal: "issue 14: netstate ≤ 3x (was 80x)".into(),
+    });
+    let tick_text = |h: usize| -> String {
+        LIBS.iter()
+            .enumerate()
+            .map(|(i, lib)| {
+                format!(
+                    "{lib} {} ms",
+                    median(&ticks[h][i]).map_or(0.0, |t| t * 10.0)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    cx.notes.push(format!(
+        "CPU per change: {} runs per library and host; the same from /proc/self/stat \
+         (10 ms ticks, median): none: {}; {pairs} pairs: {}. netstate's reads during the \
+         changes (all runs): none {} of which {} targeted, {pairs} pairs {} of which {} \
+         targeted. Changes not reported within 10 s: none {:?}, {pairs} pairs {:?} \
+         (netstate, netwatch, if-watch).",
+        rounds,
+        tick_text(0),
+        tick_text(1),
+        reads[0].0,
+        reads[0].1,
+        reads[1].0,
+        reads[1].1,
+        missed[0],
+        missed[1],
+    ));
+    cx.raw.insert("cpu per change".into(), Value::Array(raw));
     Ok(())
 }

@@ -59,6 +59,7 @@ pub(crate) fn main(args: &[String]) -> i32 {
                 .await
             }
             "storm" => storm(&lib, cmds).await,
+            "cpu" => cpu(&lib, opt("dev").unwrap_or("chg0"), ip(opt("addr"))?, cmds).await,
             "overflow" => overflow(&lib, ip(opt("marker"))?, cmds).await,
             "silent" => {
                 silent(
@@ -230,9 +231,10 @@ async fn latency(lib: &Lib, dev: &str, addr: IpAddr, count: u64, gap_ms: u64) ->
     let prefix = net.prefix_len();
     let mut client = AddrClient::open().map_err(|e| format!("netlink: {e}"))?;
     let mut mon = Mon::start(lib).await?;
-    if mon.has(&net) {
+    if mon.has_on(index, dev, &net) {
         return Err(format!("{net} is already there"));
     }
+    let before = mon.netstate().map(|m| m.stats().core);
     let mut lat = Vec::new();
     let mut missed = 0;
     for i in 0..count {
@@ -249,7 +251,7 @@ async fn latency(lib: &Lib, dev: &str, addr: IpAddr, count: u64, gap_ms: u64) ->
                 Ok(r) => {
                     r?;
                     let t1 = mono_ns();
-                    if mon.has(&net) == add {
+                    if mon.has_on(index, dev, &net) == add {
                         lat.push(t1 - t0);
                         break;
                     }
@@ -261,8 +263,60 @@ async fn latency(lib: &Lib, dev: &str, addr: IpAddr, count: u64, gap_ms: u64) ->
             }
         }
     }
-    emit(&json!({ "lat_ns": lat, "missed": missed }));
+    // netstate's reads during the changes: how many were targeted.
+    let after = mon.netstate().map(|m| m.stats().core);
+    let delta = |f: fn(&netstate_core::Stats) -> u64| {
+        before.zip(after).map(|(b, a)| f(&a).saturating_sub(f(&b)))
+    };
+    emit(&json!({
+        "lat_ns": lat, "missed": missed,
+        "enumerations": delta(|s| s.enumerations),
+        "targeted_reads": delta(|s| s.targeted_reads),
+        "publications": delta(|s| s.publications),
+    }));
     Ok(())
+}
+
+// ---------------------------------------------------------------------- cpu
+
+/// The CPU-per-change measurement (issue 14). The runner makes the changes
+/// (`ip addr add` / `del` of `addr` on `dev`: another process, so the
+/// kernel's own work for each change is not charged to this one) and, after
+/// each, waits for the line this worker prints when the library shows the
+/// address appear (`{"has": true}`) or disappear; `sample` reports this
+/// process's CPU time and netstate's counters; `quit` ends it. The check
+/// after each notification looks at the one interface only (`has_on`), so
+/// it costs the same whatever the table's size.
+async fn cpu(
+    lib: &Lib,
+    dev: &str,
+    addr: IpAddr,
+    mut cmds: mpsc::UnboundedReceiver<String>,
+) -> Res<()> {
+    let index = ifindex(dev)?;
+    let net = host_net(addr);
+    let mut mon = Mon::start(lib).await?;
+    let mut c = Counters { updates: 0 };
+    let mut has = mon.has_on(index, dev, &net);
+    emit(&json!({ "ready": true, "has_at_start": has }));
+    loop {
+        tokio::select! {
+            r = mon.changed() => {
+                r?;
+                c.updates += 1;
+                let now = mon.has_on(index, dev, &net);
+                if now != has {
+                    has = now;
+                    emit(&json!({ "has": has }));
+                }
+            }
+            cmd = cmds.recv() => match cmd.as_deref() {
+                Some("sample") => emit(&sample(&mon, &c)),
+                Some("quit") | None => return Ok(()),
+                Some(other) => return Err(format!("unknown command {other:?}")),
+            },
+        }
+    }
 }
 
 // -------------------------------------------------------------------- storm
@@ -281,6 +335,8 @@ fn sample(mon: &Mon, c: &Counters) -> Value {
         "syscr": syscr(),
         "updates": c.updates,
         "enumerations": stats.map(|s| s.core.enumerations),
+        "targeted_reads": stats.map(|s| s.core.targeted_reads),
+        "publications": stats.map(|s| s.core.publications),
         "overflows": stats.map(|s| s.core.overflows),
         "netlink_drops": own_netlink_sockets().map(|v| v.iter().map(|s| s.drops).sum::<u64>()).ok(),
     })
