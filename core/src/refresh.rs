@@ -250,6 +250,14 @@ pub fn merge(
     let targets = &refresh.targets;
     let found = refresh.found();
     for f in found {
+        // Only a new name can collide: an interface that kept its name
+        // (every change but a rename) costs no walk over the state.
+        if state
+            .by_index(f.index)
+            .is_some_and(|old| old.name == f.name)
+        {
+            continue;
+        }
         let taken = state
             .interfaces()
             .iter()
