@@ -199,6 +199,13 @@ fn watch_json_prints_the_state_then_each_change_and_stops_cleanly_with_stats() {
     assert!(stats["stats"]["publications"].as_u64().unwrap() >= published);
     assert!(stats["stats"]["route_events"].as_u64().unwrap() >= 2);
     assert_eq!(stats["stats"]["rebinds"], 0);
+    // The first read is whole; the address and the route change were read
+    // alone (targeted reads), each counted among the enumerations.
+    let (enumerations, targeted) = (
+        stats["stats"]["enumerations"].as_u64().unwrap(),
+        stats["stats"]["targeted_reads"].as_u64().unwrap(),
+    );
+    assert!(targeted >= 2 && targeted < enumerations, "{stats}");
 }
 
 #[test]
