@@ -1203,6 +1203,9 @@ mod tests {
             }
             (14.., Some(Sent::FibMatch(_, IpAddr::V6(_)))) => return nlmsg_error(seq, 101),
             (14.., Some(Sent::Plain(_, _))) => return fib(seq, AF_INET, 32, Some(3)),
+            (14.., Some(Sent::Link(_, _))) if kind % 2 == 0 => return veth0(seq),
+            (14.., Some(Sent::Link(_, _))) => return nlmsg_error(seq, 19),
+            (14.., Some(Sent::AddrsOf(_, _))) => return addrs(seq),
             _ => {}
         }
         match kind % 14 {
@@ -1260,9 +1263,14 @@ mod tests {
         fn never_panics_and_keeps_its_promises(
             first_seq in any::<u32>(),
             honoured in any::<bool>(),
+            targets in proptest::option::of(proptest::collection::vec(1u32..6, 0..4)),
             ops in proptest::collection::vec(op(), 0..64),
         ) {
-            let mut c = Conversation::new(first_seq, PROBES_V4, PROBES_V6, honoured);
+            let targets: Option<Targets> = targets.map(|t| t.into_iter().collect());
+            let mut c = match &targets {
+                None => Conversation::new(first_seq, PROBES_V4, PROBES_V6, honoured),
+                Some(t) => Conversation::targeted(first_seq, PROBES_V4, PROBES_V6, honoured, t.clone()),
+            };
             let mut last_seq = first_seq;
             let mut last = None;
             let mut next_seq = first_seq;
@@ -1301,6 +1309,17 @@ mod tests {
                     ended = true;
                     if o == Outcome::Interrupted {
                         prop_assert_eq!(c.interrupted_dumps(), ATTEMPTS);
+                    }
+                    match (&o, &targets) {
+                        (Outcome::Refreshed(r), Some(t)) => {
+                            prop_assert_eq!(r.targets(), t);
+                            prop_assert!(r.found().iter().all(|i| t.contains(i.index)));
+                            prop_assert!(r.spanned().as_slice().iter().all(|&i| t.contains(i)));
+                        }
+                        (Outcome::Done(_), Some(_)) | (Outcome::Refreshed(_), None) => {
+                            prop_assert!(false, "the outcome of the other kind of read");
+                        }
+                        _ => {}
                     }
                 }
                 prop_assert!(c.interrupted_dumps() <= ATTEMPTS);
