@@ -16,7 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_netstate");
 const PATIENCE: Duration = Duration::from_secs(20);
 
 fn namespace(test: &str) -> Option<NetnsFixture> {
-    let ns = NetnsFixture::require(test)?;
+    let ns = NetnsFixture::require(test);
     ns.add_veth("cla0", "cla1").unwrap();
     ns.ip(&["addr", "add", "10.91.0.2/24", "dev", "cla0"])
         .unwrap();
@@ -95,6 +95,7 @@ impl Running {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn snapshot_json_is_the_kernels_state() {
     let Some(ns) = namespace("snapshot_json_is_the_kernels_state") else {
         return;
@@ -133,6 +134,7 @@ fn snapshot_json_is_the_kernels_state() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn snapshot_text_lists_interfaces_routes_and_families() {
     let Some(ns) = namespace("snapshot_text_lists_interfaces_routes_and_families") else {
         return;
@@ -154,6 +156,7 @@ fn snapshot_text_lists_interfaces_routes_and_families() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn watch_json_prints_the_state_then_each_change_and_stops_cleanly_with_stats() {
     let Some(ns) =
         namespace("watch_json_prints_the_state_then_each_change_and_stops_cleanly_with_stats")
@@ -209,6 +212,7 @@ fn watch_json_prints_the_state_then_each_change_and_stops_cleanly_with_stats() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_recorded_trace_replays_to_the_same_output() {
     let Some(ns) = namespace("a_recorded_trace_replays_to_the_same_output") else {
         return;
@@ -421,6 +425,7 @@ fn assert_one_error_line(out: &std::process::Output, what: &str, needle: &str) {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_write_error_on_stdout_other_than_a_closed_pipe_is_an_error() {
     let dir = temp_dir("dev-full");
     let trace = dir.join("trace.jsonl");
@@ -454,13 +459,11 @@ fn a_write_error_on_stdout_other_than_a_closed_pipe_is_an_error() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn watch_exits_quietly_soon_after_its_reader_goes_away() {
     // Only the loopback: nothing in it changes, so nothing is published
     // after the state.
-    let Some(ns) = NetnsFixture::require("watch_exits_quietly_soon_after_its_reader_goes_away")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("watch_exits_quietly_soon_after_its_reader_goes_away");
     for args in [&["watch", "--json"][..], &["watch"]] {
         let mut child = Command::new("ip")
             .args(["netns", "exec", ns.name(), BIN])
@@ -488,14 +491,11 @@ fn watch_exits_quietly_soon_after_its_reader_goes_away() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn record_stops_with_an_error_when_the_trace_cannot_be_written() {
     // The loopback and one veth pair, ignored: nothing published changes
     // after the state.
-    let Some(ns) =
-        NetnsFixture::require("record_stops_with_an_error_when_the_trace_cannot_be_written")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("record_stops_with_an_error_when_the_trace_cannot_be_written");
     ns.add_veth("clx0", "clx1").unwrap();
     let dir = temp_dir("record-fifo");
     let fifo = dir.join("trace.fifo");
@@ -579,13 +579,11 @@ fn an_endless_trace_line_is_an_error_naming_the_line() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_low_descriptor_limit_is_one_error_line_never_a_panic() {
     // Only the loopback: nothing in it changes, so nothing is published
     // after the state.
-    let Some(ns) = NetnsFixture::require("a_low_descriptor_limit_is_one_error_line_never_a_panic")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("a_low_descriptor_limit_is_one_error_line_never_a_panic");
     let mut outcomes = std::collections::BTreeSet::new();
     for limit in (4..=32).step_by(2) {
         let script = format!("ulimit -n {limit} && exec \"$0\" watch --json");

@@ -154,10 +154,9 @@ fn populated(ns: &NetnsFixture) {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_fresh_namespace_reads_the_same_through_both() {
-    let Some(ns) = NetnsFixture::require("a_fresh_namespace_reads_the_same_through_both") else {
-        return;
-    };
+    let ns = NetnsFixture::require("a_fresh_namespace_reads_the_same_through_both");
     let (nl, gi) = compare(&ns);
     assert_eq!(gi.interfaces().len(), 1);
     let lo = &gi.interfaces()[0];
@@ -171,12 +170,10 @@ fn a_fresh_namespace_reads_the_same_through_both() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn getifaddrs_equals_netlink_but_for_address_flags_and_default_routes() {
-    let Some(ns) =
-        NetnsFixture::require("getifaddrs_equals_netlink_but_for_address_flags_and_default_routes")
-    else {
-        return;
-    };
+    let ns =
+        NetnsFixture::require("getifaddrs_equals_netlink_but_for_address_flags_and_default_routes");
     populated(&ns);
     let (nl, gi) = compare(&ns);
     assert_eq!(gi.interfaces().len(), 6);
@@ -227,12 +224,11 @@ fn getifaddrs_equals_netlink_but_for_address_flags_and_default_routes() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_tentative_global_address_counts_as_usable_only_through_getifaddrs() {
-    let Some(ns) = NetnsFixture::require(
+    let ns = NetnsFixture::require(
         "a_tentative_global_address_counts_as_usable_only_through_getifaddrs",
-    ) else {
-        return;
-    };
+    );
     ns.add_veth("nsb0", "nsb1").unwrap();
     ns.ip(&["link", "set", "nsb1", "down"]).unwrap();
     ns.ip(&["addr", "add", "2001:db8:78::2/64", "dev", "nsb0"])
@@ -257,12 +253,9 @@ fn darwin_ifinfo(index: u16) -> Vec<u8> {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn an_engine_over_the_getifaddrs_backend_publishes_a_new_address() {
-    let Some(ns) =
-        NetnsFixture::require("an_engine_over_the_getifaddrs_backend_publishes_a_new_address")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("an_engine_over_the_getifaddrs_backend_publishes_a_new_address");
     populated(&ns);
     let expected_first = as_getifaddrs_sees_it(&netlink(&ns));
     // The engine enumerates on the thread that wakes it: the whole run

@@ -91,7 +91,7 @@ pub trait DriverHarness {
 /// A namespace with two veth pairs, addresses of both families and default
 /// routes of both families.
 fn populated(test: &str) -> Option<(NetnsFixture, Arc<Netns>)> {
-    let ns = NetnsFixture::require(test)?;
+    let ns = NetnsFixture::require(test);
     let setup = || -> Result<(), crate::netns::FixtureError> {
         ns.add_veth("cfa0", "cfa1")?;
         ns.add_veth("cfb0", "cfb1")?;
@@ -839,31 +839,38 @@ fn wait_stats<H: DriverHarness>(
 macro_rules! conformance_tests {
     ($h:ty) => {
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn initial_state_is_the_kernels() {
             $crate::conformance::initial_state_is_the_kernels::<$h>();
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn each_change_reaches_subscribers_with_its_delta() {
             $crate::conformance::each_change_reaches_subscribers_with_its_delta::<$h>();
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn a_check_answers_with_its_change_or_unchanged() {
             $crate::conformance::a_check_answers_with_its_change_or_unchanged::<$h>();
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state() {
             $crate::conformance::a_burst_while_paused_overflows_and_ends_on_the_kernels_state::<$h>(
             );
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn a_silent_socket_is_healed_by_reconcile() {
             $crate::conformance::a_silent_socket_is_healed_by_reconcile::<$h>();
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn a_socket_failing_every_read_is_rebound_with_backoff() {
             $crate::conformance::a_socket_failing_every_read_is_rebound_with_backoff::<$h>();
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn datagrams_queued_before_a_wake_up_are_all_read_at_it() {
             $crate::conformance::datagrams_queued_before_a_wake_up_are_all_read_at_it::<$h>();
         }
@@ -872,26 +879,32 @@ macro_rules! conformance_tests {
             $crate::conformance::datagrams_queued_on_a_socketpair_are_all_read_at_one_wake_up::<$h>();
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn a_route_socket_closed_under_the_monitor_is_rebound() {
             $crate::conformance::a_route_socket_closed_under_the_monitor_is_rebound::<$h>();
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn failing_enumerations_keep_the_last_state_and_recover() {
             $crate::conformance::failing_enumerations_keep_the_last_state_and_recover::<$h>();
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn a_deleted_namespace_keeps_the_monitor_running_without_spinning() {
             $crate::conformance::a_deleted_namespace_keeps_the_monitor_running_without_spinning::<$h>();
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn an_enumeration_never_answered_times_out_and_recovers() {
             $crate::conformance::an_enumeration_never_answered_times_out_and_recovers::<$h>();
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn an_interrupted_enumeration_is_followed_at_once() {
             $crate::conformance::an_interrupted_enumeration_is_followed_at_once::<$h>();
         }
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn a_subscriber_that_never_reads_stays_bounded() {
             $crate::conformance::a_subscriber_that_never_reads_stays_bounded::<$h>();
         }
@@ -905,6 +918,7 @@ macro_rules! conformance_tests {
 macro_rules! leak_tests {
     ($h:ty) => {
         #[test]
+        #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
         fn start_stop_cycles_leak_nothing() {
             $crate::conformance::start_stop_cycles_leak_nothing::<$h>();
         }

@@ -70,17 +70,24 @@ pub struct NetnsFixture {
 }
 
 impl NetnsFixture {
-    /// A fresh namespace with its loopback up, or `None` (after printing why
-    /// `test` skips) when namespace tests cannot run here. Panics if they
-    /// can run but the namespace cannot be made: that is a real failure.
+    /// A fresh namespace with its loopback up, for the test `test`.
+    ///
+    /// Tests that need one are `#[ignore = "needs root: …"]`, so a plain
+    /// `cargo test` lists them as ignored, with that reason, instead of
+    /// counting them as passed; the README's test command, `cargo test --
+    /// --include-ignored` as root, runs them. Asked for where they cannot
+    /// run (not root, no `ip`), this panics with the reason; it also panics
+    /// when the namespace cannot be made: both are failures, never a pass.
     #[must_use]
-    pub fn require(test: &str) -> Option<Self> {
+    pub fn require(test: &str) -> Self {
         if let Some(why) = skip_reason() {
-            eprintln!("SKIPPED {test}: {why}");
-            return None;
+            panic!(
+                "{test} cannot run here: {why}; run it as root, or run plain \
+                 `cargo test`, which lists it as ignored"
+            );
         }
         match NetnsFixture::new() {
-            Ok(f) => Some(f),
+            Ok(f) => f,
             Err(e) => panic!("{test}: cannot create a network namespace: {e}"),
         }
     }

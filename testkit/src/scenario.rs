@@ -700,6 +700,65 @@ pub fn check_reconciler(
     check_scenario(scenario, Reconciler::new, properties)
 }
 
+/// The script of the trace shipped in `testkit/traces/` (written by
+/// `cargo run -p netstate-testkit --example write_shipped_trace`): the field
+/// failures netstate exists for, one after the other.
+pub fn shipped_trace_script() -> Scenario {
+    let at = |at_ms: u64, step: Step| Timed { at_ms, step };
+    let net = |op| Step::Net(op);
+    Scenario {
+        seed: 2024,
+        config: Default::default(),
+        params: SimParams {
+            socket: SocketFaults {
+                delay_ms: [20, 20],
+                rebind_fail_per_mille: 500,
+                ..SocketFaults::default()
+            },
+            enumeration: EnumerationModel {
+                duration_ms: [5, 40],
+                fail_per_mille: 200,
+                hang_per_mille: 0,
+                max_consecutive_failures: 2,
+            },
+            rebind_ms: [1, 5],
+        },
+        steps: vec![
+            // An address appears: published after the debounce.
+            at(2_000, net(NetOp::AddAddr { slot: 0, addr: 1 })),
+            // A storm of re-announcements with a change inside: one
+            // publication, within the maximum wait.
+            at(
+                4_000,
+                Step::Storm {
+                    slot: 0,
+                    period_ms: 10,
+                    count: 300,
+                },
+            ),
+            at(4_500, net(NetOp::AddAddr { slot: 0, addr: 2 })),
+            // A change whose hint is lost in an overflow.
+            at(10_000, net(NetOp::RemoveAddr { slot: 0, addr: 2 })),
+            at(10_010, Step::Socket(SocketFault::Overflow)),
+            // The socket fails; a change while it is down; rebinds.
+            at(14_000, Step::Socket(SocketFault::Error)),
+            at(
+                14_050,
+                net(NetOp::DefaultRoute {
+                    v6: true,
+                    slot: Some(0),
+                }),
+            ),
+            // Suspend and resume, then an NTP step back.
+            at(30_000, Step::Suspend { ms: 600_000 }),
+            at(31_000, Step::ClockBack { ms: 3_600_000 }),
+            // The socket goes silent forever; the link goes down.
+            at(40_000, Step::Socket(SocketFault::Silent)),
+            at(41_000, net(NetOp::Link { slot: 0, up: false })),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

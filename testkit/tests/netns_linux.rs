@@ -189,12 +189,9 @@ fn assert_matches_ip(ns: &NetnsFixture, s: &Snapshot) {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_fresh_namespace_has_only_loopback_and_no_default_route() {
-    let Some(ns) =
-        NetnsFixture::require("a_fresh_namespace_has_only_loopback_and_no_default_route")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("a_fresh_namespace_has_only_loopback_and_no_default_route");
     let s = Enumerator::open_in(ns.netns())
         .unwrap()
         .enumerate()
@@ -207,11 +204,9 @@ fn a_fresh_namespace_has_only_loopback_and_no_default_route() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn the_enumeration_equals_what_ip_reports_field_by_field() {
-    let Some(ns) = NetnsFixture::require("the_enumeration_equals_what_ip_reports_field_by_field")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("the_enumeration_equals_what_ip_reports_field_by_field");
     populated(&ns);
     let s = Enumerator::open_in(ns.netns())
         .unwrap()
@@ -228,12 +223,10 @@ fn the_enumeration_equals_what_ip_reports_field_by_field() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_default_route_in_a_vpn_table_with_a_rule_is_the_one_reported() {
-    let Some(ns) =
-        NetnsFixture::require("a_default_route_in_a_vpn_table_with_a_rule_is_the_one_reported")
-    else {
-        return;
-    };
+    let ns =
+        NetnsFixture::require("a_default_route_in_a_vpn_table_with_a_rule_is_the_one_reported");
     populated(&ns);
     ns.add_veth("tun9", "tun9p").unwrap();
     ns.ip(&["addr", "add", "10.200.0.2/24", "dev", "tun9"])
@@ -280,11 +273,9 @@ fn a_default_route_in_a_vpn_table_with_a_rule_is_the_one_reported() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn openvpn_style_half_routes_are_not_filtered_and_win() {
-    let Some(ns) = NetnsFixture::require("openvpn_style_half_routes_are_not_filtered_and_win")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("openvpn_style_half_routes_are_not_filtered_and_win");
     populated(&ns);
     ns.add_veth("tun1", "tun1p").unwrap();
     ns.ip(&["addr", "add", "10.8.0.2/24", "dev", "tun1"])
@@ -310,10 +301,9 @@ fn openvpn_style_half_routes_are_not_filtered_and_win() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn every_kind_of_change_produces_an_admitted_hint() {
-    let Some(ns) = NetnsFixture::require("every_kind_of_change_produces_an_admitted_hint") else {
-        return;
-    };
+    let ns = NetnsFixture::require("every_kind_of_change_produces_an_admitted_hint");
     populated(&ns);
     let sock = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
     type Pred = fn(&RouteEvent) -> bool;
@@ -368,12 +358,10 @@ fn every_kind_of_change_produces_an_admitted_hint() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn host_routes_never_reach_the_process_and_would_be_filtered_anyway() {
-    let Some(ns) =
-        NetnsFixture::require("host_routes_never_reach_the_process_and_would_be_filtered_anyway")
-    else {
-        return;
-    };
+    let ns =
+        NetnsFixture::require("host_routes_never_reach_the_process_and_would_be_filtered_anyway");
     populated(&ns);
     let filtered = RouteSocket::open_in(ns.netns(), &RouteSocketOptions::default()).unwrap();
     let unfiltered = RouteSocket::open_in(
@@ -448,12 +436,9 @@ fn host_routes_never_reach_the_process_and_would_be_filtered_anyway() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn re_announcing_an_address_with_new_lifetimes_changes_nothing() {
-    let Some(ns) =
-        NetnsFixture::require("re_announcing_an_address_with_new_lifetimes_changes_nothing")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("re_announcing_an_address_with_new_lifetimes_changes_nothing");
     populated(&ns);
     ns.ip(&[
         "addr",
@@ -498,12 +483,10 @@ fn re_announcing_an_address_with_new_lifetimes_changes_nothing() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn an_overflow_is_reported_apart_from_errors_and_the_socket_lives_on() {
-    let Some(ns) =
-        NetnsFixture::require("an_overflow_is_reported_apart_from_errors_and_the_socket_lives_on")
-    else {
-        return;
-    };
+    let ns =
+        NetnsFixture::require("an_overflow_is_reported_apart_from_errors_and_the_socket_lives_on");
     populated(&ns);
     let sock = RouteSocket::open_in(
         ns.netns(),
@@ -547,12 +530,11 @@ fn an_overflow_is_reported_apart_from_errors_and_the_socket_lives_on() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn enumerating_while_interfaces_come_and_go_gives_consistent_snapshots() {
-    let Some(ns) = NetnsFixture::require(
+    let ns = NetnsFixture::require(
         "enumerating_while_interfaces_come_and_go_gives_consistent_snapshots",
-    ) else {
-        return;
-    };
+    );
     populated(&ns);
     let batch: String = (0..300u32)
         .map(|i| format!("link add chx{i} type veth peer name chy{i}\naddr add 10.66.{}.{}/32 dev chx{i}\nlink del chx{i}\n", i / 250, i % 250 + 1))
@@ -584,12 +566,11 @@ fn enumerating_while_interfaces_come_and_go_gives_consistent_snapshots() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_datagram_from_another_socket_in_the_namespace_is_dropped_and_counted() {
-    let Some(ns) = NetnsFixture::require(
+    let ns = NetnsFixture::require(
         "a_datagram_from_another_socket_in_the_namespace_is_dropped_and_counted",
-    ) else {
-        return;
-    };
+    );
     populated(&ns);
     let netns = std::sync::Arc::new(netstate_sys::Netns::named(ns.name()).unwrap());
     let backend = netstate_sys::NetlinkBackend::open_in(netns.clone()).unwrap();
@@ -735,9 +716,7 @@ fn assert_default_through(ns: &NetnsFixture, s: &Snapshot, v6: bool, link: &Link
 
 /// A default route through x0 and `specific` through x1.
 fn specific_beside_the_default(test: &str, v6: bool, specific: &str) {
-    let Some(ns) = NetnsFixture::require(test) else {
-        return;
-    };
+    let ns = NetnsFixture::require(test);
     with_links(&ns, &[&X0, &X1]);
     route_via(&ns, v6, "default", &X0);
     route_via(&ns, v6, specific, &X1);
@@ -746,6 +725,7 @@ fn specific_beside_the_default(test: &str, v6: bool, specific: &str) {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_specific_route_8_0_0_0_slash_7_beside_the_default_is_not_reported() {
     specific_beside_the_default(
         "a_specific_route_8_0_0_0_slash_7_beside_the_default_is_not_reported",
@@ -755,6 +735,7 @@ fn a_specific_route_8_0_0_0_slash_7_beside_the_default_is_not_reported() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_specific_route_8_8_0_0_slash_16_beside_the_default_is_not_reported() {
     specific_beside_the_default(
         "a_specific_route_8_8_0_0_slash_16_beside_the_default_is_not_reported",
@@ -764,6 +745,7 @@ fn a_specific_route_8_8_0_0_slash_16_beside_the_default_is_not_reported() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_host_route_to_the_first_probe_beside_the_default_is_not_reported() {
     specific_beside_the_default(
         "a_host_route_to_the_first_probe_beside_the_default_is_not_reported",
@@ -773,6 +755,7 @@ fn a_host_route_to_the_first_probe_beside_the_default_is_not_reported() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_specific_route_2000_slash_4_beside_the_v6_default_is_not_reported() {
     specific_beside_the_default(
         "a_specific_route_2000_slash_4_beside_the_v6_default_is_not_reported",
@@ -782,6 +765,7 @@ fn a_specific_route_2000_slash_4_beside_the_v6_default_is_not_reported() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_specific_route_2001_4860_slash_32_beside_the_v6_default_is_not_reported() {
     specific_beside_the_default(
         "a_specific_route_2001_4860_slash_32_beside_the_v6_default_is_not_reported",
@@ -791,12 +775,9 @@ fn a_specific_route_2001_4860_slash_32_beside_the_v6_default_is_not_reported() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn only_specific_routes_and_no_default_give_no_default_route() {
-    let Some(ns) =
-        NetnsFixture::require("only_specific_routes_and_no_default_give_no_default_route")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("only_specific_routes_and_no_default_give_no_default_route");
     with_links(&ns, &[&X0, &X1]);
     for dst in ["8.0.0.0/7", "8.8.0.0/16", "100.64.0.0/10", "172.16.0.0/12"] {
         route_via(&ns, false, dst, &X1);
@@ -816,12 +797,11 @@ fn only_specific_routes_and_no_default_give_no_default_route() {
 /// A multipath default: its FIB entry names no single interface, so the
 /// interface and gateway come from the plain lookup of the same probe.
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_multipath_default_beside_a_specific_route_is_reported_with_one_of_its_paths() {
-    let Some(ns) = NetnsFixture::require(
+    let ns = NetnsFixture::require(
         "a_multipath_default_beside_a_specific_route_is_reported_with_one_of_its_paths",
-    ) else {
-        return;
-    };
+    );
     with_links(&ns, &[&X0, &X1, &X2]);
     for v6 in [false, true] {
         let (family, specific) = if v6 {
@@ -873,12 +853,9 @@ fn a_multipath_default_beside_a_specific_route_is_reported_with_one_of_its_paths
 /// the nexthop in route answers (`nexthop_compat_mode` 0): again no
 /// interface in the FIB entry.
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_nexthop_object_default_beside_a_specific_route_is_reported() {
-    let Some(ns) =
-        NetnsFixture::require("a_nexthop_object_default_beside_a_specific_route_is_reported")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("a_nexthop_object_default_beside_a_specific_route_is_reported");
     with_links(&ns, &[&X0, &X1]);
     ns.ip(&["nexthop", "add", "id", "40", "via", X0.v4.1, "dev", X0.dev])
         .unwrap();
@@ -900,12 +877,10 @@ fn a_nexthop_object_default_beside_a_specific_route_is_reported() {
 /// The VPN-table rule still wins over a more specific route in the main
 /// table (the rule is consulted first), and the answer is the VPN's default.
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_vpn_table_default_with_a_rule_wins_over_a_specific_route_in_main() {
-    let Some(ns) =
-        NetnsFixture::require("a_vpn_table_default_with_a_rule_wins_over_a_specific_route_in_main")
-    else {
-        return;
-    };
+    let ns =
+        NetnsFixture::require("a_vpn_table_default_with_a_rule_wins_over_a_specific_route_in_main");
     with_links(&ns, &[&X0, &X1, &X2]);
     route_via(&ns, false, "default", &X0);
     route_via(&ns, false, "8.0.0.0/7", &X1);

@@ -93,12 +93,11 @@ fn churn(
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn an_interrupted_dump_is_read_to_its_end_and_never_leaves_the_socket_busy() {
-    let Some(ns) = NetnsFixture::require(
+    let ns = NetnsFixture::require(
         "an_interrupted_dump_is_read_to_its_end_and_never_leaves_the_socket_busy",
-    ) else {
-        return;
-    };
+    );
     ns.add_veth("a0", "b0").unwrap();
     add_addresses(&ns, "a0", LARGE, 1 << 16);
     let mut e = Enumerator::open_in(ns.netns()).unwrap();
@@ -168,12 +167,11 @@ fn engine_in(ns: &NetnsFixture, config: Config) -> Engine {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_monitor_under_churn_on_a_large_table_ends_on_the_kernels_state_without_reconcile() {
-    let Some(ns) = NetnsFixture::require(
+    let ns = NetnsFixture::require(
         "a_monitor_under_churn_on_a_large_table_ends_on_the_kernels_state_without_reconcile",
-    ) else {
-        return;
-    };
+    );
     ns.add_veth("a0", "b0").unwrap();
     add_addresses(&ns, "a0", LARGE, 1 << 16);
     // Debounce 0 and no reconcile: only the handling of interrupted dumps
@@ -236,12 +234,9 @@ fn ip_raw(ns: &NetnsFixture, args: &[&[u8]]) {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn an_interface_name_that_is_not_utf8_is_kept_and_stops_nothing() {
-    let Some(ns) =
-        NetnsFixture::require("an_interface_name_that_is_not_utf8_is_kept_and_stops_nothing")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("an_interface_name_that_is_not_utf8_is_kept_and_stops_nothing");
     ns.add_veth("a0", "b0").unwrap();
     let config = Config::builder()
         .debounce(Duration::ZERO)
@@ -283,12 +278,9 @@ fn an_interface_name_that_is_not_utf8_is_kept_and_stops_nothing() {
 }
 
 #[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_link_renamed_to_an_ignored_name_leaves_the_state_at_once() {
-    let Some(ns) =
-        NetnsFixture::require("a_link_renamed_to_an_ignored_name_leaves_the_state_at_once")
-    else {
-        return;
-    };
+    let ns = NetnsFixture::require("a_link_renamed_to_an_ignored_name_leaves_the_state_at_once");
     // Both ends stay down: a link going down or losing carrier sends hints
     // a while later (the kernel's link watch), and a late hint would start
     // an enumeration that hides the bug.

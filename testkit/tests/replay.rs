@@ -4,10 +4,7 @@
 
 use netstate_core::Cause;
 use netstate_testkit::replay::Trace;
-use netstate_testkit::scenario::Timed;
-use netstate_testkit::sim::{EnumerationModel, SimParams};
-use netstate_testkit::socket::{SocketFault, SocketFaults};
-use netstate_testkit::{NetOp, Profile, Scenario, Step};
+use netstate_testkit::{Profile, Scenario};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -84,75 +81,6 @@ const SHIPPED: &str = concat!(
     "/traces/silent-socket-overflow-rebind-sleep.jsonl"
 );
 
-/// The script of the shipped trace: the field failures netstate exists for,
-/// one after the other.
-fn shipped_scenario() -> Scenario {
-    let at = |at_ms: u64, step: Step| Timed { at_ms, step };
-    let net = |op| Step::Net(op);
-    Scenario {
-        seed: 2024,
-        config: Default::default(),
-        params: SimParams {
-            socket: SocketFaults {
-                delay_ms: [20, 20],
-                rebind_fail_per_mille: 500,
-                ..SocketFaults::default()
-            },
-            enumeration: EnumerationModel {
-                duration_ms: [5, 40],
-                fail_per_mille: 200,
-                hang_per_mille: 0,
-                max_consecutive_failures: 2,
-            },
-            rebind_ms: [1, 5],
-        },
-        steps: vec![
-            // An address appears: published after the debounce.
-            at(2_000, net(NetOp::AddAddr { slot: 0, addr: 1 })),
-            // A storm of re-announcements with a change inside: one
-            // publication, within the maximum wait.
-            at(
-                4_000,
-                Step::Storm {
-                    slot: 0,
-                    period_ms: 10,
-                    count: 300,
-                },
-            ),
-            at(4_500, net(NetOp::AddAddr { slot: 0, addr: 2 })),
-            // A change whose hint is lost in an overflow.
-            at(10_000, net(NetOp::RemoveAddr { slot: 0, addr: 2 })),
-            at(10_010, Step::Socket(SocketFault::Overflow)),
-            // The socket fails; a change while it is down; rebinds.
-            at(14_000, Step::Socket(SocketFault::Error)),
-            at(
-                14_050,
-                net(NetOp::DefaultRoute {
-                    v6: true,
-                    slot: Some(0),
-                }),
-            ),
-            // Suspend and resume, then an NTP step back.
-            at(30_000, Step::Suspend { ms: 600_000 }),
-            at(31_000, Step::ClockBack { ms: 3_600_000 }),
-            // The socket goes silent forever; the link goes down.
-            at(40_000, Step::Socket(SocketFault::Silent)),
-            at(41_000, net(NetOp::Link { slot: 0, up: false })),
-        ],
-    }
-}
-
-/// Rewrites the shipped trace from its script:
-/// `cargo test -p netstate-testkit --test replay -- --ignored`.
-#[test]
-#[ignore = "writes testkit/traces/; run by hand after changing the script"]
-fn write_shipped_trace() {
-    let sim = shipped_scenario().run().expect("runs");
-    let text = Trace::from_sim(&sim).to_jsonl().expect("serialises");
-    std::fs::write(SHIPPED, text).expect("writes");
-    eprintln!("{}", sim.log_text());
-}
-
 #[test]
 fn the_shipped_trace_replays_to_its_known_outcome() {
     let trace = Trace::load(SHIPPED).unwrap_or_else(|e| panic!("{SHIPPED}: {e}"));
@@ -215,7 +143,9 @@ const EXPECTED_CAUSES: [Cause; 7] = [
 fn the_shipped_trace_is_what_its_script_records() {
     // The trace is data: it does not change when the simulation does. This
     // only checks that the script still produces the same outcome.
-    let sim = shipped_scenario().run().expect("runs");
+    let sim = netstate_testkit::scenario::shipped_trace_script()
+        .run()
+        .expect("runs");
     let causes: Vec<Cause> = sim
         .observations()
         .publications
