@@ -734,7 +734,9 @@ impl Reconciler {
             // Targeted reads are only asked with a state; be safe anyway.
             return self.request(flight.cause, true, flight.force_publish);
         };
-        if changes_nothing(&state, &refresh) && !flight.force_publish {
+        // A targeted read is never forced to publish: what forces it (a
+        // time jump) reads everything.
+        if changes_nothing(&state, &refresh) {
             return;
         }
         let hidden = |index: u32| {

@@ -401,6 +401,46 @@ fn the_sleep_clock_must_outrun_the_monotonic_clock_by_more_than_the_threshold() 
     assert_eq!(r.poll_action(), None);
 }
 
+#[test]
+fn a_sleep_whose_read_was_interrupted_is_still_published_when_nothing_differs() {
+    let mut i = Interface::new(2, "eth0");
+    i.flags = up_running();
+    let state = Snapshot::new(vec![i], Default::default()).unwrap();
+    let t0 = Instant::now();
+    let mut r = started(t0, &state);
+    r.handle_input(t0, Input::SleepClock(Duration::from_secs(1000)));
+    let t1 = t0 + Duration::from_secs(1);
+    r.handle_input(t1, Input::SleepClock(Duration::from_secs(2000)));
+    let Some(Action::Enumerate { id, .. }) = r.poll_action() else {
+        panic!("a jump enumerates at once");
+    };
+    // The table changed under the read: it is read again, and the sleep
+    // must not be forgotten on the way.
+    r.handle_input(t1, Input::EnumerationInterrupted { id });
+    let retry = r.poll_timeout().expect("a read again after the debounce");
+    r.handle_timeout(retry);
+    let Some(Action::Enumerate { id, .. }) = r.poll_action() else {
+        panic!("the read again");
+    };
+    r.handle_input(
+        retry,
+        Input::Enumerated {
+            id,
+            result: Ok(state.clone()),
+        },
+    );
+    match r.poll_action() {
+        Some(Action::Publish(c)) => assert_eq!(c.cause, Cause::TimeJump),
+        other => panic!("expected the time-jump publication, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_os_error_says_what_failed() {
+    let e = netstate_core::OsError::new("netlink socket failed (errno 105)");
+    assert_eq!(e.to_string(), "netlink socket failed (errno 105)");
+}
+
 // ---- The netlink event parser ----
 
 #[test]

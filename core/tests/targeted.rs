@@ -477,3 +477,91 @@ fn a_hint_during_a_read_in_one_datagram_holds_nothing_back() {
         .is_some_and(|i| i.addrs.len() == 1));
     assert_eq!(h.r.stats().interrupted_enumerations, 0);
 }
+
+#[test]
+fn a_reconcile_due_during_a_targeted_read_reads_everything_after_it() {
+    let interval = Duration::from_secs(10);
+    let config = Config::builder()
+        .debounce(Duration::ZERO)
+        .reconcile_interval(Some(interval))
+        .build()
+        .unwrap();
+    let mut h = Harness::new(config);
+    h.now = h.start + interval - MS;
+    h.hint(addr_hint(3));
+    let (id, _) = h.targets();
+    // The reconcile runs out while the targeted read is in flight: a
+    // targeted read is not as fresh as a full one, so one follows it.
+    h.now = h.start + interval;
+    h.r.handle_timeout(h.now);
+    h.refreshed(
+        id,
+        refresh(&[3], vec![iface(3, "eth1", &["10.1.0.2/24"])], eth0_route()),
+    );
+    let (_, scope) = h.expect_enumerate();
+    assert_eq!(scope, Scope::All);
+
+    // A full read in flight at the reconcile is as fresh: none follows it.
+    let config = Config::builder()
+        .debounce(Duration::ZERO)
+        .reconcile_interval(Some(interval))
+        .build()
+        .unwrap();
+    let mut h = Harness::new(config);
+    h.now = h.start + interval - MS;
+    h.r.handle_input(h.now, Input::ForceCheck);
+    let (id, scope) = h.expect_enumerate();
+    assert_eq!(scope, Scope::All);
+    h.now = h.start + interval;
+    h.r.handle_timeout(h.now);
+    h.r.handle_input(
+        h.now,
+        Input::Enumerated {
+            id,
+            result: Ok(table()),
+        },
+    );
+    assert_eq!(h.r.poll_action(), None);
+}
+
+#[test]
+fn with_a_filter_a_targeted_read_keeps_what_it_keeps_and_what_it_hides() {
+    let mut h = Harness::filtered();
+    h.hint(addr_hint(3));
+    let (id, _) = h.targets();
+    h.refreshed(
+        id,
+        refresh(
+            &[3],
+            vec![iface(3, "eth1", &["10.1.0.2/24", "10.1.0.3/24"])],
+            eth0_route(),
+        ),
+    );
+    let new = h.published();
+    assert_eq!(
+        new.by_index(3).map(|i| i.addrs.len()),
+        Some(2),
+        "eth1 stays"
+    );
+    assert!(new.by_index(9).is_none());
+    // tun0 is still hidden: a hint naming it by index alone is ignored.
+    h.hint(addr_hint(9));
+    assert_eq!(h.r.poll_action(), None);
+    assert_eq!(h.r.stats().ignored_events, 1);
+    // And a default route through an interface nobody knows is not named
+    // after a hidden one: only a full read can say.
+    h.hint(RouteEvent::new(RouteEventKind::RouteNew).with_route(254, 0));
+    let (id, _) = h.targets();
+    h.refreshed(
+        id,
+        refresh(
+            &[],
+            vec![],
+            RouteHops {
+                v4: hop(12, "10.12.0.1"),
+                v6: None,
+            },
+        ),
+    );
+    assert_eq!(h.expect_enumerate().1, Scope::All);
+}
