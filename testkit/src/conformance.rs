@@ -435,7 +435,18 @@ pub fn a_socket_failing_every_read_is_rebound_with_backoff<H: DriverHarness>() {
         return;
     };
     let (faulty, faults) = FaultyBackend::new(backend(&netns));
-    let m = H::start(fast_config(), Box::new(faulty));
+    // The injected failure comes on a read, and the engine reads the route
+    // socket when it wakes; a real failing socket is readable (an error is
+    // pending) and wakes it, the injected one does not. A short reconcile
+    // interval wakes it instead, so that each rebound socket is read soon,
+    // whatever else happens in the namespace.
+    let config = Config::builder()
+        .debounce(Duration::from_millis(20))
+        .max_wait(Duration::from_millis(200))
+        .reconcile_interval(Some(Duration::from_millis(300)))
+        .build()
+        .expect("valid config");
+    let m = H::start(config, Box::new(faulty));
     let start = Instant::now();
     faults.fail_reads(true);
     H::check_now(&m);
