@@ -126,6 +126,33 @@ impl FaultyBackend {
     fn hanging(&self) -> bool {
         self.faults.hang_enumerations.load(Ordering::SeqCst)
     }
+
+    /// Starts a full read (`None`) or a targeted one, with the faults
+    /// injected the same way into both.
+    fn start(&mut self, targets: Option<&Targets>) -> EnumerationPoll {
+        let f = &self.faults;
+        if f.fail_enumerations.load(Ordering::SeqCst) {
+            return EnumerationPoll::Done(Err(EnumerateFailure::Failed(OsError::new(
+                "injected enumeration failure",
+            ))));
+        }
+        let take = f
+            .interrupt_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if take.is_ok() {
+            f.interrupted.fetch_add(1, Ordering::SeqCst);
+            return EnumerationPoll::Done(Err(EnumerateFailure::Interrupted));
+        }
+        if self.hanging() {
+            // Nothing is asked of the kernel: no answer will ever come.
+            self.inner.cancel_enumeration();
+            return EnumerationPoll::Waiting;
+        }
+        match targets {
+            None => self.inner.start_enumeration(),
+            Some(targets) => self.inner.start_refresh(targets),
+        }
+    }
 }
 
 impl Backend for FaultyBackend {
@@ -205,34 +232,5 @@ impl EventSource for FaultySource {
             };
         }
         self.inner.read(buf, out, malformed)
-    }
-}
-
-impl FaultyBackend {
-    /// Starts a full read (`None`) or a targeted one, with the faults
-    /// injected the same way into both.
-    fn start(&mut self, targets: Option<&Targets>) -> EnumerationPoll {
-        let f = &self.faults;
-        if f.fail_enumerations.load(Ordering::SeqCst) {
-            return EnumerationPoll::Done(Err(EnumerateFailure::Failed(OsError::new(
-                "injected enumeration failure",
-            ))));
-        }
-        let take = f
-            .interrupt_next
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        if take.is_ok() {
-            f.interrupted.fetch_add(1, Ordering::SeqCst);
-            return EnumerationPoll::Done(Err(EnumerateFailure::Interrupted));
-        }
-        if self.hanging() {
-            // Nothing is asked of the kernel: no answer will ever come.
-            self.inner.cancel_enumeration();
-            return EnumerationPoll::Waiting;
-        }
-        match targets {
-            None => self.inner.start_enumeration(),
-            Some(targets) => self.inner.start_refresh(targets),
-        }
     }
 }

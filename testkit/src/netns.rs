@@ -200,3 +200,34 @@ fn run_ip(args: &[&str]) -> Result<String, FixtureError> {
         })
     }
 }
+
+/// Runs `engine` as a driver would (waking at readiness or at its
+/// deadline) until `done` holds for its published state; panics when
+/// `limit` passes first (the limit only bounds a failure).
+pub fn run_engine_until(
+    engine: &mut netstate_sys::Engine,
+    limit: std::time::Duration,
+    mut done: impl FnMut(&netstate_core::Snapshot) -> bool,
+) {
+    let give_up = std::time::Instant::now() + limit;
+    loop {
+        let woken = engine.wake(std::time::Instant::now(), netstate_sys::sleep_clock());
+        if done(&engine.handle().state()) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "not reached within {limit:?}; state: {:?}",
+            engine.handle().state()
+        );
+        if woken.more_queued {
+            continue;
+        }
+        let deadline = engine.poll_timeout().map_or(give_up, |d| d.min(give_up));
+        engine
+            .wait(Some(
+                deadline.saturating_duration_since(std::time::Instant::now()),
+            ))
+            .expect("wait on the engine's poller");
+    }
+}

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use netstate_core::{ifname, Config, Filter, Snapshot};
 use netstate_sys::{Engine, Enumerator, NetlinkBackend, Netns};
-use netstate_testkit::netns::NetnsFixture;
+use netstate_testkit::netns::{run_engine_until, NetnsFixture};
 use serde_json::Value;
 
 /// Addresses on the large interface: enough that a dump spans many
@@ -135,31 +135,6 @@ fn an_interrupted_dump_is_read_to_its_end_and_never_leaves_the_socket_busy() {
     );
 }
 
-/// Runs `engine` as a driver would (wake at readiness or the deadline) until
-/// `done` holds for its published state, or `limit` passes (a failure).
-fn run_until(engine: &mut Engine, limit: Duration, mut done: impl FnMut(&Snapshot) -> bool) {
-    let give_up = Instant::now() + limit;
-    loop {
-        let woken = engine.wake(Instant::now(), netstate_sys::sleep_clock());
-        if done(&engine.handle().state()) {
-            return;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "not reached within {limit:?}; state: {:?}",
-            engine.handle().state()
-        );
-        if woken.more_queued {
-            continue;
-        }
-        let deadline = engine.poll_timeout().map_or(give_up, |d| d.min(give_up));
-        let wait = deadline.saturating_duration_since(Instant::now());
-        engine
-            .wait(Some(wait))
-            .expect("wait on the engine's poller");
-    }
-}
-
 fn engine_in(ns: &NetnsFixture, config: Config) -> Engine {
     let netns = Arc::new(Netns::named(ns.name()).unwrap());
     let backend = NetlinkBackend::open_in(netns).unwrap();
@@ -182,14 +157,14 @@ fn a_monitor_under_churn_on_a_large_table_ends_on_the_kernels_state_without_reco
         .build()
         .unwrap();
     let mut engine = engine_in(&ns, config);
-    run_until(&mut engine, Duration::from_secs(60), |s| {
+    run_engine_until(&mut engine, Duration::from_secs(60), |s| {
         s.by_name("a0").is_some()
     });
     // Sixty rounds of churn (a few seconds), the monitor running throughout.
     let stop = Arc::new(AtomicBool::new(false));
     let churner = churn(ns.name().to_owned(), stop, 1 << 20, 60);
     while !churner.is_finished() {
-        run_until(&mut engine, Duration::from_secs(60), |_| true);
+        run_engine_until(&mut engine, Duration::from_secs(60), |_| true);
     }
     churner.join().unwrap();
     let (want_addrs, want_mtu) = (kernel_addrs(&ns, "a0"), kernel_mtu(&ns, "b0"));
@@ -197,7 +172,7 @@ fn a_monitor_under_churn_on_a_large_table_ends_on_the_kernels_state_without_reco
     // The bound only limits a failure; before the fix the monitor stayed
     // stale for minutes (retries backed off up to 30 s, each draining a
     // little of the old dump).
-    run_until(&mut engine, Duration::from_secs(20), |s| {
+    run_engine_until(&mut engine, Duration::from_secs(20), |s| {
         snapshot_addrs(s, "a0") == want_addrs
             && s.by_name("b0").map(|i| u64::from(i.mtu)) == Some(want_mtu)
     });
@@ -244,7 +219,7 @@ fn an_interface_name_that_is_not_utf8_is_kept_and_stops_nothing() {
         .build()
         .unwrap();
     let mut engine = engine_in(&ns, config);
-    run_until(&mut engine, Duration::from_secs(30), |s| {
+    run_engine_until(&mut engine, Duration::from_secs(30), |s| {
         s.by_name("a0").is_some()
     });
     let odd: &[u8] = b"n\xff\xfex";
@@ -257,13 +232,13 @@ fn an_interface_name_that_is_not_utf8_is_kept_and_stops_nothing() {
     let escaped = ifname::escape(odd).into_owned();
     // The running monitor publishes the odd interface under its escaped
     // name (before the fix: every enumeration failed from here on)…
-    run_until(&mut engine, Duration::from_secs(30), |s| {
+    run_engine_until(&mut engine, Duration::from_secs(30), |s| {
         s.by_name(&escaped).is_some()
     });
     // …and every later change.
     ns.ip(&["addr", "add", "10.9.0.1/24", "dev", "pff"])
         .unwrap();
-    run_until(&mut engine, Duration::from_secs(30), |s| {
+    run_engine_until(&mut engine, Duration::from_secs(30), |s| {
         snapshot_addrs(s, "pff") == ["10.9.0.1/24"]
     });
     // A fresh enumeration (what `netstate snapshot` and a new monitor do)
@@ -293,14 +268,14 @@ fn a_link_renamed_to_an_ignored_name_leaves_the_state_at_once() {
         .build()
         .unwrap();
     let mut engine = engine_in(&ns, config);
-    run_until(&mut engine, Duration::from_secs(30), |s| {
+    run_engine_until(&mut engine, Duration::from_secs(30), |s| {
         s.by_name("x0").is_some()
     });
     ns.ip(&["link", "set", "x0", "name", "ign0"]).unwrap();
     // No reconcile runs: before the fix the hint (carrying the new, ignored
     // name) was filtered away and x0 stayed forever; the bound only limits
     // that failure.
-    run_until(&mut engine, Duration::from_secs(10), |s| {
+    run_engine_until(&mut engine, Duration::from_secs(10), |s| {
         s.by_name("x0").is_none()
     });
     let s = engine.handle().state();

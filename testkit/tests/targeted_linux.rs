@@ -10,35 +10,11 @@ use std::time::{Duration, Instant};
 
 use netstate_core::{Config, Snapshot};
 use netstate_sys::{Engine, Enumerator, NetlinkBackend, Netns};
-use netstate_testkit::netns::NetnsFixture;
+use netstate_testkit::netns::{run_engine_until, NetnsFixture};
 
 /// veth pairs besides the one that changes: enough that a full read would
 /// show, few enough to set up in a second or two.
 const PAIRS: u32 = 50;
-
-/// Runs `engine` as a driver would until `done` holds for its published
-/// state, or `limit` passes (a failure).
-fn run_until(engine: &mut Engine, limit: Duration, mut done: impl FnMut(&Snapshot) -> bool) {
-    let give_up = Instant::now() + limit;
-    loop {
-        let woken = engine.wake(Instant::now(), netstate_sys::sleep_clock());
-        if done(&engine.handle().state()) {
-            return;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "not reached within {limit:?}; state: {:?}",
-            engine.handle().state()
-        );
-        if woken.more_queued {
-            continue;
-        }
-        let deadline = engine.poll_timeout().map_or(give_up, |d| d.min(give_up));
-        engine
-            .wait(Some(deadline.saturating_duration_since(Instant::now())))
-            .expect("wait on the engine's poller");
-    }
-}
 
 /// The kernel's state now, by a full read on a socket of its own.
 fn full_read(ns: &NetnsFixture) -> Snapshot {
@@ -68,7 +44,7 @@ fn a_change_on_one_interface_is_read_alone_and_agrees_with_a_full_read() {
     let backend = NetlinkBackend::open_in(netns).unwrap();
     let mut engine = Engine::new(config, Box::new(backend), Instant::now()).unwrap();
     let limit = Duration::from_secs(20);
-    run_until(&mut engine, limit, |s| {
+    run_engine_until(&mut engine, limit, |s| {
         s.default_routes().v4.is_some() && s.interfaces().len() > 2 * PAIRS as usize
     });
     let before = engine.handle().stats().core;
@@ -80,7 +56,7 @@ fn a_change_on_one_interface_is_read_alone_and_agrees_with_a_full_read() {
         s.by_name("a0")
             .is_some_and(|i| i.addrs.iter().any(|a| a.net.to_string() == net))
     };
-    run_until(&mut engine, limit, |s| has(s, "10.20.0.3/24"));
+    run_engine_until(&mut engine, limit, |s| has(s, "10.20.0.3/24"));
     let after = engine.handle().stats().core;
     assert!(
         after.targeted_reads > before.targeted_reads,
@@ -96,7 +72,7 @@ fn a_change_on_one_interface_is_read_alone_and_agrees_with_a_full_read() {
     // A link going down: the kernel flushes its routes without a route
     // message; the targeted read's route lookups see it.
     ns.ip(&["link", "set", "a0", "down"]).unwrap();
-    run_until(&mut engine, limit, |s| s.default_routes().v4.is_none());
+    run_engine_until(&mut engine, limit, |s| s.default_routes().v4.is_none());
     let state = engine.handle().state();
     assert!(state.by_name("a0").is_some_and(|i| !i.is_up()));
     assert_eq!(*state, full_read(&ns));
