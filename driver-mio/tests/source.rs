@@ -1,5 +1,6 @@
 //! `MonitorSource` in the test's own `mio::Poll` loop, against the real
-//! kernel in a network namespace; and `ThreadMonitor`'s callback.
+//! kernel in a network namespace (and, without root, over an in-memory
+//! route socket); and `ThreadMonitor`'s callback.
 #![cfg(target_os = "linux")]
 
 use std::sync::{mpsc, Arc};
@@ -48,13 +49,32 @@ fn run_until(
     what: &str,
     mut done: impl FnMut(&Change) -> bool,
 ) -> Change {
+    let mut found = None;
+    run_while(poll, source, what, |source| {
+        while let Some(change) = source.next_change() {
+            if done(&change) {
+                found = Some(change);
+                return true;
+            }
+        }
+        false
+    });
+    found.expect("run_while returns once a change was accepted")
+}
+
+/// The application's loop: polls and runs the source until `done` says so
+/// (asked before every poll), or panics at the deadline.
+fn run_while(
+    poll: &mut Poll,
+    source: &mut MonitorSource,
+    what: &str,
+    mut done: impl FnMut(&mut MonitorSource) -> bool,
+) {
     let deadline = Instant::now() + PATIENCE;
     let mut events = Events::with_capacity(8);
     loop {
-        while let Some(change) = source.next_change() {
-            if done(&change) {
-                return change;
-            }
+        if done(source) {
+            return;
         }
         let now = Instant::now();
         assert!(
@@ -212,5 +232,47 @@ fn a_thread_monitor_hands_every_change_to_its_callback() {
     assert_eq!(
         rx.recv_timeout(PATIENCE),
         Err(mpsc::RecvTimeoutError::Disconnected)
+    );
+}
+
+/// Datagrams beyond one wake-up's read cap reach the application's loop
+/// without another event: mio reports the source's descriptor once (edge),
+/// so after a wake-up that stopped at the cap the source must ask to run
+/// again through its timeout (zero), not wait for readiness that never
+/// comes again. The debounce and maximum wait are an hour and there is no
+/// reconcile: nothing else could make the loop run it. Needs no root.
+#[test]
+fn datagrams_beyond_one_wake_ups_cap_are_read_without_another_event() {
+    use netstate_core::{RouteEvent, RouteEventKind};
+    use netstate_sys::MAX_DATAGRAMS_PER_WAKE;
+    use netstate_testkit::queued::QueuedBackend;
+
+    let (backend, queue) = QueuedBackend::new().expect("queued backend");
+    let hour = Duration::from_secs(3600);
+    let config = Config::builder()
+        .debounce(hour)
+        .max_wait(hour)
+        .reconcile_interval(None)
+        .build()
+        .expect("valid config");
+    let mut source =
+        MonitorSource::build(MonitorSource::builder(config).backend(Box::new(backend)))
+            .expect("source");
+    let mut poll = Poll::new().expect("poll");
+    poll.registry()
+        .register(&mut source, NET, Interest::READABLE)
+        .expect("register");
+    let before = source.stats().datagrams;
+    let total = MAX_DATAGRAMS_PER_WAKE + 5;
+    let hint = RouteEvent::new(RouteEventKind::AddrNew).with_index(1);
+    queue.push(std::iter::repeat_n(hint, total));
+    run_while(&mut poll, &mut source, "every queued datagram", |source| {
+        source.stats().datagrams >= before + total as u64
+    });
+    assert!(queue.is_empty(), "{} datagrams left", queue.len());
+    assert_eq!(
+        source.stats().max_wake_datagrams,
+        MAX_DATAGRAMS_PER_WAKE as u64,
+        "one wake-up reads up to the cap, no more"
     );
 }

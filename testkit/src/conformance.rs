@@ -21,6 +21,8 @@
 //!   loop;
 //! * datagrams queued before one wake-up are all read at that wake-up, on
 //!   the netlink socket and on a socketpair read as a `PF_ROUTE` socket;
+//! * datagrams beyond one wake-up's read cap are read at once, with no other
+//!   event or deadline to wake the loop (no root: an in-memory source);
 //! * an enumeration that finds the table changing (interrupted) is followed
 //!   by another one at once, through the driver's loop, not at the next
 //!   event or timeout;
@@ -45,9 +47,11 @@ use netstate_core::{AddrFlags, Cause, Change, Config, Snapshot};
 use netstate_sys::fanout::{Subscriber, TryRecvError};
 use netstate_sys::{
     Backend, Check, CheckOutcome, Enumerator, Handle, MonitorStats, NetlinkBackend, Netns,
+    MAX_DATAGRAMS_PER_WAKE,
 };
 
 use crate::faults::FaultyBackend;
+use crate::queued::QueuedBackend;
 
 use crate::netns::NetnsFixture;
 
@@ -730,6 +734,41 @@ pub fn datagrams_queued_on_a_socketpair_are_all_read_at_one_wake_up<H: DriverHar
     H::stop(m);
 }
 
+/// Datagrams beyond one wake-up's read cap ([`MAX_DATAGRAMS_PER_WAKE`]) are
+/// read at once, without another event or deadline: the engine stops at
+/// the cap so that other tasks can run, says more is queued
+/// ([`netstate_sys::Woken::more_queued`]), and the driver must wake it again
+/// itself. A driver that waits for readiness instead may never wake: the
+/// engine's poller was already reported readable, and nothing new arrives.
+/// The debounce and maximum wait are an hour and there is no reconcile, so
+/// nothing else could wake the loop. Needs no root (an in-memory source,
+/// [`crate::queued`]).
+pub fn datagrams_beyond_one_wake_ups_cap_are_read_without_another_event<H: DriverHarness>() {
+    use netstate_core::{RouteEvent, RouteEventKind};
+    let (backend, queue) = QueuedBackend::new().expect("queued backend");
+    let hour = Duration::from_secs(3600);
+    let config = Config::builder()
+        .debounce(hour)
+        .max_wait(hour)
+        .reconcile_interval(None)
+        .build()
+        .expect("valid config");
+    let m = H::start(config, Box::new(backend));
+    let before = H::stats(&m);
+    let total = MAX_DATAGRAMS_PER_WAKE + 5;
+    let hint = RouteEvent::new(RouteEventKind::AddrNew).with_index(1);
+    queue.push(std::iter::repeat_n(hint, total));
+    let s = wait_stats::<H>(&m, "every queued datagram to be read", |s| {
+        s.datagrams >= before.datagrams + total as u64
+    });
+    assert!(queue.is_empty(), "{} datagrams left", queue.len());
+    assert_eq!(
+        s.max_wake_datagrams, MAX_DATAGRAMS_PER_WAKE as u64,
+        "one wake-up reads up to the cap, no more: {s:?}"
+    );
+    H::stop(m);
+}
+
 /// An enumeration interrupted by a changing table is read again after the
 /// debounce (0 here), with no backoff: the engine carries out one
 /// enumeration per wake-up, so the driver must wake it again at once when it
@@ -888,6 +927,10 @@ macro_rules! conformance_tests {
         #[test]
         fn datagrams_queued_on_a_socketpair_are_all_read_at_one_wake_up() {
             $crate::conformance::datagrams_queued_on_a_socketpair_are_all_read_at_one_wake_up::<$h>();
+        }
+        #[test]
+        fn datagrams_beyond_one_wake_ups_cap_are_read_without_another_event() {
+            $crate::conformance::datagrams_beyond_one_wake_ups_cap_are_read_without_another_event::<$h>();
         }
         #[test]
         #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]

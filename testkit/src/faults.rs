@@ -32,6 +32,7 @@ pub struct Faults {
     hang_enumerations: AtomicBool,
     interrupt_next: AtomicU32,
     interrupted: AtomicU32,
+    one_read_per_wake_up: AtomicBool,
     paused: Mutex<bool>,
     resumed: Condvar,
 }
@@ -53,6 +54,14 @@ impl Faults {
     /// closed it): the monitor must rebind.
     pub fn close_socket(&self) {
         self.close_once.store(true, Ordering::SeqCst);
+    }
+
+    /// Each drain of the route socket stops after one datagram (the next
+    /// read says nothing is queued, though more is), or drains it whole
+    /// again: the reader of netstate's first version, which read once per
+    /// readiness event and so left datagrams behind until the next one.
+    pub fn read_one_per_wake_up(&self, on: bool) {
+        self.one_read_per_wake_up.store(on, Ordering::SeqCst);
     }
 
     /// Every enumeration fails with an error, or stops failing.
@@ -161,6 +170,7 @@ impl Backend for FaultyBackend {
         Ok(Box::new(FaultySource {
             inner,
             faults: self.faults.clone(),
+            read_in_this_drain: false,
         }))
     }
 
@@ -200,6 +210,9 @@ impl Backend for FaultyBackend {
 struct FaultySource {
     inner: Box<dyn EventSource>,
     faults: Arc<Faults>,
+    /// A datagram was read since the last `WouldBlock` (the engine reads
+    /// until `WouldBlock` at every wake-up).
+    read_in_this_drain: bool,
 }
 
 impl AsFd for FaultySource {
@@ -231,6 +244,13 @@ impl EventSource for FaultySource {
                 other => Ok(other),
             };
         }
-        self.inner.read(buf, out, malformed)
+        if f.one_read_per_wake_up.load(Ordering::SeqCst)
+            && std::mem::take(&mut self.read_in_this_drain)
+        {
+            return Ok(SourceRead::WouldBlock);
+        }
+        let read = self.inner.read(buf, out, malformed)?;
+        self.read_in_this_drain = read != SourceRead::WouldBlock;
+        Ok(read)
     }
 }

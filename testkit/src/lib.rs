@@ -52,3 +52,5 @@ pub mod conformance;
 pub mod faults;
 #[cfg(target_os = "linux")]
 pub mod netns;
+#[cfg(unix)]
+pub mod queued;

@@ -933,3 +933,43 @@ impl netstate_sys::Backend for PortOf {
         self.inner.take_retired_fd()
     }
 }
+
+/// The route socket's receive buffer is what it promises: 4 MiB by default,
+/// and — as root, with `SO_RCVBUFFORCE` — even more than
+/// `net.core.rmem_max` lets a plain `SO_RCVBUF` have, so a burst the
+/// system's limit would drop still fits. (Linux reports twice what was
+/// asked: it counts its own bookkeeping.)
+#[test]
+#[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
+fn as_root_the_route_socket_gets_its_receive_buffer_past_the_system_limit() {
+    let ns = NetnsFixture::require(
+        "as_root_the_route_socket_gets_its_receive_buffer_past_the_system_limit",
+    );
+    let default = RouteSocketOptions::default();
+    assert_eq!(default.recv_buffer, 4 << 20, "the documented default");
+    let sock = RouteSocket::open_in(ns.netns(), &default).expect("route socket");
+    let got = sock.recv_buffer().expect("SO_RCVBUF");
+    assert!(
+        got >= default.recv_buffer,
+        "asked for 4 MiB, got {got} bytes"
+    );
+
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .expect("net.core.rmem_max")
+        .trim()
+        .parse()
+        .expect("a number");
+    // Past what SO_RCVBUF may have (the kernel caps it at rmem_max, then
+    // doubles it).
+    let options = RouteSocketOptions {
+        recv_buffer: 2 * rmem_max + (1 << 20),
+        ..RouteSocketOptions::default()
+    };
+    let sock = RouteSocket::open_in(ns.netns(), &options).expect("route socket");
+    let got = sock.recv_buffer().expect("SO_RCVBUF");
+    assert!(
+        got >= options.recv_buffer,
+        "asked for {} bytes past rmem_max = {rmem_max}, got {got}",
+        options.recv_buffer
+    );
+}
