@@ -109,40 +109,41 @@ fn write_lines(out: &mut dyn fmt::Write, d: &Delta, new: Option<&Snapshot>) -> f
 /// The parts of one changed interface's line, each after a space (with no
 /// part the line still ends with one, as the command always printed it).
 fn changed(out: &mut dyn fmt::Write, c: &InterfaceDelta, new: Option<&Snapshot>) -> fmt::Result {
-    let mut parts = 0;
+    let mut wrote_a_part = false;
     if let Some(old) = &c.renamed_from {
         write!(out, " renamed from {}", Clean(old))?;
-        parts += 1;
+        wrote_a_part = true;
     }
     for a in &c.addrs_added {
         write!(out, " +{}", a.net)?;
-        parts += 1;
+        wrote_a_part = true;
     }
     for a in &c.addrs_removed {
         write!(out, " -{}", a.net)?;
-        parts += 1;
+        wrote_a_part = true;
     }
     for a in &c.addrs_flags_changed {
         write!(out, " {} flags [{}]", a.old.net, Names(a.new_flags.names()))?;
-        parts += 1;
+        wrote_a_part = true;
     }
     if c.flags_changed() {
         write!(out, " flags [{}]", Names(c.new_flags.names()))?;
-        parts += 1;
+        wrote_a_part = true;
     }
     if c.mtu_changed {
+        // The new state knows the value (a `Change`); a `Delta` alone, or a
+        // `Change` whose state was replaced without the interface, does not.
         match new.and_then(|s| s.by_index(c.index)) {
             Some(i) => write!(out, " mtu {}", i.mtu)?,
-            None if new.is_some() => out.write_str(" mtu 0")?,
             None => out.write_str(" mtu changed")?,
         }
-        parts += 1;
+        wrote_a_part = true;
     }
     if c.mac_changed {
         out.write_str(" mac changed")?;
-        parts += 1;
+        wrote_a_part = true;
     }
-    if parts == 0 {
+    if !wrote_a_part {
         out.write_str(" ")?;
     }
     Ok(())
@@ -283,6 +284,88 @@ mod tests {
              \x20 ~ eth0 +10.0.0.3/24 -10.0.0.2/24 mtu changed\n\
              \x20 ~ default v4 changed"
         );
+    }
+
+    /// Each part of a changed interface's line, alone (no trailing space
+    /// after it) and then all together; with no part, the line ends with
+    /// one space.
+    #[test]
+    fn each_part_of_a_changed_line_prints_alone_and_together() {
+        use crate::flags::AddrFlags;
+        let base = iface(2, "eth0", "10.0.0.2/24");
+        let line = |new: Interface| {
+            let c = Change::new(
+                1,
+                Cause::Event,
+                snapshot(vec![base.clone()], None),
+                snapshot(vec![new], None),
+            );
+            let text = c.to_string();
+            text.split_once('\n')
+                .map(|(_, line)| line.to_string())
+                .unwrap_or_default()
+        };
+        let mut renamed = base.clone();
+        renamed.name = "wan0".into();
+        assert_eq!(line(renamed), "  ~ wan0 renamed from eth0");
+        let mut added = base.clone();
+        added.addrs.push(Address::new("10.0.0.9/24".parse().unwrap()));
+        assert_eq!(line(added), "  ~ eth0 +10.0.0.9/24");
+        let mut removed = base.clone();
+        removed.addrs.clear();
+        assert_eq!(line(removed), "  ~ eth0 -10.0.0.2/24");
+        let mut addr_flags = base.clone();
+        addr_flags.addrs[0].flags = AddrFlags::TENTATIVE;
+        assert_eq!(line(addr_flags), "  ~ eth0 10.0.0.2/24 flags [tentative]");
+        let mut flags = base.clone();
+        flags.flags = InterfaceFlags::UP | InterfaceFlags::RUNNING;
+        assert_eq!(line(flags), "  ~ eth0 flags [up,running]");
+        let mut mtu = base.clone();
+        mtu.mtu = 1280;
+        assert_eq!(line(mtu), "  ~ eth0 mtu 1280");
+        let mut mac = base.clone();
+        mac.mac = Some("02:00:00:00:00:01".parse().unwrap());
+        assert_eq!(line(mac), "  ~ eth0 mac changed");
+
+        let mut all = base.clone();
+        all.name = "wan0".into();
+        all.addrs[0] = Address::new("10.0.0.3/24".parse().unwrap());
+        all.flags = InterfaceFlags::UP | InterfaceFlags::RUNNING;
+        all.mtu = 1280;
+        all.mac = Some("02:00:00:00:00:01".parse().unwrap());
+        assert_eq!(
+            line(all),
+            "  ~ wan0 renamed from eth0 +10.0.0.3/24 -10.0.0.2/24 flags [up,running] mtu 1280 mac changed"
+        );
+
+        // Nothing a line shows changed (only what it does not print).
+        let c = InterfaceDelta {
+            index: 2,
+            name: "eth0".into(),
+            renamed_from: None,
+            addrs_added: Default::default(),
+            addrs_removed: Default::default(),
+            addrs_flags_changed: Default::default(),
+            old_flags: InterfaceFlags::UP,
+            new_flags: InterfaceFlags::UP,
+            mtu_changed: false,
+            mac_changed: false,
+        };
+        let delta = Delta {
+            changed: vec![c],
+            ..Delta::default()
+        };
+        assert_eq!(delta.to_string(), "  ~ eth0 ");
+    }
+
+    #[test]
+    fn an_mtu_whose_interface_is_not_in_the_new_state_prints_as_changed() {
+        let old = snapshot(vec![iface(2, "eth0", "10.0.0.2/24")], None);
+        let mut eth0 = iface(2, "eth0", "10.0.0.2/24");
+        eth0.mtu = 9000;
+        let mut c = Change::new(2, Cause::Event, old, snapshot(vec![eth0], None));
+        c.new = snapshot(vec![], None);
+        assert!(c.to_string().ends_with("  ~ eth0 mtu changed"), "{c}");
     }
 
     #[test]

@@ -488,3 +488,99 @@ fn a_change_is_major_for_its_cause_or_its_delta_and_minor_otherwise() {
     assert!(change(Cause::Initial, Delta::default()).is_major());
     assert!(change(Cause::TimeJump, Delta::default()).is_major());
 }
+
+/// A configuration error names the setting at fault, so a user reading it
+/// knows what to change (the command prints it as is).
+#[test]
+fn a_config_error_names_the_setting_at_fault() {
+    use netstate_core::{Backoff, Filter};
+    let ms = Duration::from_millis;
+    let cases: [(netstate_core::ConfigBuilder, &[&str]); 6] = [
+        (
+            Config::builder().debounce(ms(500)).max_wait(ms(100)),
+            &["maximum wait", "debounce", "100ms", "500ms"],
+        ),
+        (
+            Config::builder().reconcile_interval(Some(Duration::ZERO)),
+            &["reconcile interval", "None"],
+        ),
+        (
+            Config::builder().jump_threshold(Duration::ZERO),
+            &["jump threshold"],
+        ),
+        (
+            Config::builder().retry_backoff(Backoff::new(Duration::ZERO, ms(10))),
+            &["retry backoff"],
+        ),
+        (
+            Config::builder().enumeration_timeout(Duration::ZERO),
+            &["enumeration timeout"],
+        ),
+        (
+            Config::builder().filter(Filter::new().ignore_prefix("")),
+            &["filter"],
+        ),
+    ];
+    for (builder, words) in cases {
+        let e = builder.build().expect_err("an invalid configuration");
+        let text = e.to_string();
+        for word in words {
+            assert!(text.contains(word), "{e:?} says {text:?}: no {word:?}");
+        }
+    }
+}
+
+// ---- Snapshot::diff: every interface and address gone is in the delta,
+// wherever it stood in the sorted lists ----
+
+fn snapshot(interfaces: Vec<Interface>) -> Snapshot {
+    Snapshot::new(interfaces, netstate_core::DefaultRoutes::default()).expect("a valid snapshot")
+}
+
+fn with_addrs(index: u32, name: &str, nets: &[&str]) -> Interface {
+    let mut i = Interface::new(index, name);
+    i.addrs = nets.iter().map(|n| addr(n)).collect();
+    i
+}
+
+#[test]
+fn interfaces_removed_after_the_last_one_kept_are_each_removed() {
+    // The new table runs out first: what is left of the old one is gone.
+    let old = snapshot(vec![
+        Interface::new(1, "lo"),
+        Interface::new(5, "eth0"),
+        Interface::new(9, "wlan0"),
+    ]);
+    let new = snapshot(vec![Interface::new(1, "lo")]);
+    let d = Snapshot::diff(&old, &new);
+    assert_eq!(d.removed, vec![id(5, "eth0"), id(9, "wlan0")]);
+    assert!(d.added.is_empty() && d.changed.is_empty());
+    // And the other way round: the old table runs out first.
+    let d = Snapshot::diff(&new, &old);
+    assert_eq!(d.added, vec![id(5, "eth0"), id(9, "wlan0")]);
+    assert!(d.removed.is_empty() && d.changed.is_empty());
+}
+
+#[test]
+fn addresses_removed_after_the_last_one_kept_are_each_removed() {
+    let old = snapshot(vec![with_addrs(
+        2,
+        "eth0",
+        &["10.0.0.1/24", "10.0.0.2/24", "10.0.0.3/24"],
+    )]);
+    let new = snapshot(vec![with_addrs(2, "eth0", &["10.0.0.1/24"])]);
+    let d = Snapshot::diff(&old, &new);
+    assert_eq!(d.changed.len(), 1);
+    let c = &d.changed[0];
+    assert_eq!(
+        c.addrs_removed.iter().map(|a| a.net).collect::<Vec<_>>(),
+        vec![net("10.0.0.2/24"), net("10.0.0.3/24")]
+    );
+    assert!(c.addrs_added.is_empty());
+    let d = Snapshot::diff(&new, &old);
+    assert_eq!(
+        d.changed[0].addrs_added.iter().map(|a| a.net).collect::<Vec<_>>(),
+        vec![net("10.0.0.2/24"), net("10.0.0.3/24")]
+    );
+    assert!(d.changed[0].addrs_removed.is_empty());
+}

@@ -161,3 +161,16 @@ pub trait Backend: Send {
         EnumerationCounters::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_enumeration_failure_says_what_happened() {
+        let interrupted = EnumerateFailure::Interrupted.to_string();
+        assert!(interrupted.contains("changing"), "{interrupted}");
+        let failed = EnumerateFailure::Failed(OsError::new("dump socket closed")).to_string();
+        assert!(failed.contains("dump socket closed"), "{failed}");
+    }
+}

@@ -378,6 +378,116 @@ mod tests {
         assert_eq!(waiter.join().unwrap(), Ok(CheckOutcome::Unchanged));
     }
 
+    #[test]
+    fn an_answer_taken_once_is_not_given_again_and_a_later_await_says_stopped() {
+        let (mut check, c) = super::check();
+        c.complete(Ok(CheckOutcome::Unchanged));
+        assert_eq!(check.try_result(), Some(Ok(CheckOutcome::Unchanged)));
+        assert_eq!(check.try_result(), None);
+        assert_eq!(check.wait_timeout(Duration::ZERO), None);
+        // Awaited after that, it answers at once rather than never.
+        assert_eq!(poll_once(&mut check), Poll::Ready(Err(CheckError::Stopped)));
+
+        let (mut check, c) = super::check();
+        c.complete(Ok(CheckOutcome::Unchanged));
+        assert_eq!(
+            check.wait_timeout(Duration::ZERO),
+            Some(Ok(CheckOutcome::Unchanged))
+        );
+        assert_eq!(poll_once(&mut check), Poll::Ready(Err(CheckError::Stopped)));
+        assert_eq!(check.wait(), Err(CheckError::Stopped));
+    }
+
+    #[test]
+    fn an_answer_already_there_is_returned_at_once_however_long_the_wait() {
+        let (mut check, c) = super::check();
+        c.complete(Ok(CheckOutcome::Unchanged));
+        // An hour: only a wait that ignores the answer already there would
+        // last it.
+        assert_eq!(
+            check.wait_timeout(Duration::from_secs(3600)),
+            Some(Ok(CheckOutcome::Unchanged))
+        );
+    }
+
+    #[test]
+    fn waiting_blocks_until_the_answer_comes() {
+        // The waiter says it is about to wait; the answer is sent only then,
+        // so a wait that returned before the answer would return nothing.
+        let (check, c) = super::check();
+        let (about_to_wait, ready) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            about_to_wait.send(()).unwrap();
+            check.wait()
+        });
+        ready.recv().unwrap();
+        c.complete(Ok(CheckOutcome::Unchanged));
+        assert_eq!(waiter.join().unwrap(), Ok(CheckOutcome::Unchanged));
+
+        let (mut check, c) = super::check();
+        let (about_to_wait, ready) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            about_to_wait.send(()).unwrap();
+            check.wait_timeout(Duration::from_secs(3600))
+        });
+        ready.recv().unwrap();
+        c.complete(Ok(CheckOutcome::Unchanged));
+        assert_eq!(waiter.join().unwrap(), Some(Ok(CheckOutcome::Unchanged)));
+    }
+
+    #[test]
+    fn an_awaited_check_wakes_the_task_that_polled_it_last() {
+        let (mut check, c) = super::check();
+        let (first, first_woken) = counting_waker();
+        let (last, last_woken) = counting_waker();
+        let pinned = Pin::new(&mut check);
+        assert!(pinned
+            .poll(&mut Context::from_waker(&first))
+            .is_pending());
+        // The future moved to another task: that one must be woken.
+        assert!(Pin::new(&mut check)
+            .poll(&mut Context::from_waker(&last))
+            .is_pending());
+        c.complete(Ok(CheckOutcome::Unchanged));
+        assert_eq!(last_woken.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(first_woken.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_check_error_says_what_happened_and_keeps_the_os_error_as_its_source() {
+        use std::error::Error as _;
+        let stopped = CheckError::Stopped;
+        assert!(stopped.to_string().contains("stopped"), "{stopped}");
+        assert!(stopped.source().is_none());
+        let failed = CheckError::Failed(OsError::new("dump socket closed"));
+        let text = failed.to_string();
+        assert!(
+            text.contains("failed") && text.contains("dump socket closed"),
+            "{text}"
+        );
+        assert_eq!(
+            failed.source().map(ToString::to_string),
+            Some(OsError::new("dump socket closed").to_string())
+        );
+    }
+
+    /// A waker that counts its wake-ups.
+    fn counting_waker() -> (Waker, Arc<std::sync::atomic::AtomicUsize>) {
+        struct Count(Arc<std::sync::atomic::AtomicUsize>);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        (Waker::from(Arc::new(Count(count.clone()))), count)
+    }
+
+    /// Polls the check once with a waker that does nothing.
+    fn poll_once(check: &mut Check) -> Poll<CheckResult> {
+        Pin::new(check).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
     /// A minimal `block_on` (the crate depends on no executor).
     fn block_on<F: Future>(f: F) -> F::Output {
         struct Unpark(std::thread::Thread);
