@@ -309,7 +309,9 @@ mod tests {
         renamed.name = "wan0".into();
         assert_eq!(line(renamed), "  ~ wan0 renamed from eth0");
         let mut added = base.clone();
-        added.addrs.push(Address::new("10.0.0.9/24".parse().unwrap()));
+        added
+            .addrs
+            .push(Address::new("10.0.0.9/24".parse().unwrap()));
         assert_eq!(line(added), "  ~ eth0 +10.0.0.9/24");
         let mut removed = base.clone();
         removed.addrs.clear();

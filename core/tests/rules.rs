@@ -579,8 +579,66 @@ fn addresses_removed_after_the_last_one_kept_are_each_removed() {
     assert!(c.addrs_added.is_empty());
     let d = Snapshot::diff(&new, &old);
     assert_eq!(
-        d.changed[0].addrs_added.iter().map(|a| a.net).collect::<Vec<_>>(),
+        d.changed[0]
+            .addrs_added
+            .iter()
+            .map(|a| a.net)
+            .collect::<Vec<_>>(),
         vec![net("10.0.0.2/24"), net("10.0.0.3/24")]
     );
     assert!(d.changed[0].addrs_removed.is_empty());
+}
+
+// ---- RouteEvent::is_route: "Whether the message is about a route." ----
+
+#[test]
+fn only_route_messages_are_about_a_route() {
+    use RouteEventKind::*;
+    for kind in [
+        LinkNew, LinkDel, AddrNew, AddrDel, RouteNew, RouteDel, Rule, Unknown,
+    ] {
+        let e = netstate_core::RouteEvent::new(kind);
+        assert_eq!(
+            e.is_route(),
+            matches!(kind, RouteNew | RouteDel),
+            "{kind:?}"
+        );
+    }
+}
+
+// ---- Filter: what it was given, and which hints it lets through ----
+
+#[test]
+fn a_filter_reports_what_it_was_given() {
+    use netstate_core::Filter;
+    let none = Filter::new();
+    assert!(none.ignores_nothing());
+    assert!(none.ignored_names().is_empty() && none.ignored_prefixes().is_empty());
+    assert_eq!(none.route_prefix_limit(), 1, "the documented default");
+
+    let names = Filter::new().ignore_name("docker0").ignore_name("lo");
+    assert_eq!(names.ignored_names(), ["docker0", "lo"]);
+    assert!(!names.ignores_nothing());
+    let prefixes = Filter::new().ignore_prefix("veth");
+    assert_eq!(prefixes.ignored_prefixes(), ["veth"]);
+    assert!(!prefixes.ignores_nothing());
+    assert_eq!(
+        Filter::new().max_route_prefix_len(2).route_prefix_limit(),
+        2
+    );
+}
+
+#[test]
+fn a_rule_or_unparsable_hint_is_never_filtered_out_even_naming_an_ignored_interface() {
+    use netstate_core::{Filter, RouteEvent};
+    let filter = Filter::new().ignore_name("veth0");
+    for kind in [RouteEventKind::Rule, RouteEventKind::Unknown] {
+        let e = RouteEvent::new(kind).with_name("veth0").with_index(7);
+        assert!(filter.admits(&e, |_| true), "{kind:?}");
+    }
+    // While an address hint on that interface is.
+    let addr = RouteEvent::new(RouteEventKind::AddrNew)
+        .with_name("veth0")
+        .with_index(7);
+    assert!(!filter.admits(&addr, |_| true));
 }

@@ -441,9 +441,7 @@ mod tests {
         let (first, first_woken) = counting_waker();
         let (last, last_woken) = counting_waker();
         let pinned = Pin::new(&mut check);
-        assert!(pinned
-            .poll(&mut Context::from_waker(&first))
-            .is_pending());
+        assert!(pinned.poll(&mut Context::from_waker(&first)).is_pending());
         // The future moved to another task: that one must be woken.
         assert!(Pin::new(&mut check)
             .poll(&mut Context::from_waker(&last))

@@ -53,3 +53,32 @@ impl Clone for StartError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use netstate_core::OsError;
+
+    use super::*;
+
+    #[test]
+    fn a_start_error_says_why_and_carries_the_real_error_as_its_source() {
+        let open = StartError::Open(io::Error::from(io::ErrorKind::PermissionDenied));
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied).to_string();
+        assert!(open.to_string().contains(&denied), "{open}");
+        assert_eq!(open.source().map(ToString::to_string), Some(denied));
+
+        let failure = EnumerateFailure::Failed(OsError::new("netlink dump: EPERM"));
+        let first = StartError::FirstEnumeration(failure.clone());
+        assert!(first.to_string().contains("netlink dump: EPERM"), "{first}");
+        assert_eq!(
+            first.source().map(ToString::to_string),
+            Some(failure.to_string())
+        );
+
+        let stopped = StartError::Stopped;
+        assert!(stopped.to_string().contains("stopped"), "{stopped}");
+        assert!(stopped.source().is_none());
+    }
+}
