@@ -642,3 +642,21 @@ fn a_rule_or_unparsable_hint_is_never_filtered_out_even_naming_an_ignored_interf
         .with_index(7);
     assert!(!filter.admits(&addr, |_| true));
 }
+
+// ---- Errors say what is wrong ----
+
+#[test]
+fn snapshot_and_hardware_address_errors_say_what_is_wrong() {
+    use netstate_core::SnapshotError;
+    let e = "02:00:zz".parse::<HardwareAddr>().expect_err("not hex");
+    assert!(e.to_string().contains("hardware address"), "{e}");
+    let twice = Snapshot::new(
+        vec![Interface::new(3, "eth0"), Interface::new(3, "eth1")],
+        netstate_core::DefaultRoutes::default(),
+    )
+    .expect_err("one index twice");
+    assert_eq!(twice, SnapshotError::DuplicateIndex(3));
+    assert!(twice.to_string().contains("index 3"), "{twice}");
+    let named = SnapshotError::DuplicateName("eth0".into()).to_string();
+    assert!(named.contains("\"eth0\""), "{named}");
+}
