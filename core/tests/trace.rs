@@ -249,3 +249,17 @@ fn durations_survive_a_trace_to_the_nanosecond() {
     let text = serde_json::to_string(&TraceHeader::new(&Config::default())).unwrap();
     assert!(text.contains("\"debounce_ms\":250"), "{text}");
 }
+
+/// An engine's trace says it drains once per wake-up, so that a replay
+/// drains where the engine did; other traces drain after every record.
+#[test]
+fn an_engines_trace_header_says_it_drains_per_wake_up() {
+    use netstate_core::trace::{Drains, TraceHeader};
+    let config = Config::default();
+    assert_eq!(TraceHeader::for_engine(&config).drains, Drains::PerWake);
+    assert_eq!(TraceHeader::new(&config).drains, Drains::PerRecord);
+    assert_eq!(
+        TraceHeader::for_engine(&config).config,
+        TraceHeader::new(&config).config
+    );
+}

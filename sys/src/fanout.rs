@@ -400,9 +400,12 @@ mod tests {
     fn dropped_subscribers_are_forgotten() {
         let f = Fanout::new(4);
         let s = f.subscribe();
-        let _t = f.subscribe();
-        assert_eq!(f.subscriber_count(), 2);
+        let t = f.subscribe();
+        let _u = f.subscribe();
+        assert_eq!(f.subscriber_count(), 3);
         drop(s);
+        assert_eq!(f.subscriber_count(), 2, "counted without a publication");
+        drop(t);
         f.publish(&change(1, &state(0), &state(1)));
         assert_eq!(f.subscriber_count(), 1);
     }
