@@ -247,7 +247,24 @@ fn durations_survive_a_trace_to_the_nanosecond() {
     assert_eq!(r.reconciler().config(), &config, "{text}");
     // Whole milliseconds are still written as integers (older readers).
     let text = serde_json::to_string(&TraceHeader::new(&Config::default())).unwrap();
-    assert!(text.contains("\"debounce_ms\":250"), "{text}");
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let debounce = &value["config"]["debounce_ms"];
+    assert!(debounce.is_u64(), "not an integer: {debounce} in {text}");
+    assert_eq!(debounce.as_u64(), Some(250));
+}
+
+/// A duration in a trace that no `Duration` can be — negative, or beyond
+/// what a trace can mean — is refused when read, not taken as zero or as
+/// the largest duration.
+#[test]
+fn a_negative_or_absurd_duration_in_a_trace_is_refused() {
+    let text = serde_json::to_string(&TraceHeader::new(&Config::default())).unwrap();
+    for bad in ["-1.5", "1e300"] {
+        let edited = text.replace("\"debounce_ms\":250", &format!("\"debounce_ms\":{bad}"));
+        assert_ne!(edited, text);
+        let read = serde_json::from_str::<TraceHeader>(&edited);
+        assert!(read.is_err(), "{bad} was read as {read:?}");
+    }
 }
 
 /// An engine's trace says it drains once per wake-up, so that a replay

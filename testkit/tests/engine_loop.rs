@@ -1,0 +1,177 @@
+//! The Engine's own loop, without a driver and without root: what it
+//! records replays to what it published, and waiting for the first state
+//! waits (it does not spin).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use netstate_core::trace::{Replayer, TraceEvent, TraceHeader, TraceRecord};
+use netstate_core::{Action, Change, Config};
+use netstate_sys::{Engine, Recorded, StartError};
+use netstate_testkit::engine_sim::{sim_backend, BackendFaults, SimBackendControl};
+use netstate_testkit::faults::FaultyBackend;
+use netstate_testkit::net::{starting_table, NetOp};
+use netstate_testkit::queued::QueuedBackend;
+
+/// What an engine's recorder was given, as trace records.
+#[derive(Clone, Default)]
+struct Tape(Arc<Mutex<(Option<Instant>, Vec<TraceRecord>)>>);
+
+impl Tape {
+    fn recorder(&self) -> netstate_sys::Recorder {
+        let tape = self.0.clone();
+        Box::new(move |now, recorded| {
+            let mut tape = tape.lock().unwrap();
+            let event = match recorded {
+                Recorded::Start => {
+                    tape.0 = Some(now);
+                    return;
+                }
+                Recorded::Input(input) => TraceEvent::Input(input.clone()),
+                Recorded::Timeout => TraceEvent::Timeout,
+            };
+            let start = tape.0.expect("Start is recorded first");
+            tape.1.push(TraceRecord::new(start, now, event));
+        })
+    }
+
+    fn records(&self) -> Vec<TraceRecord> {
+        self.0.lock().unwrap().1.clone()
+    }
+
+    fn wake_ups(&self) -> usize {
+        let tape = self.0.lock().unwrap();
+        tape.1
+            .iter()
+            .filter(|r| r.event == TraceEvent::Timeout)
+            .count()
+    }
+}
+
+/// A trace recorded from the engine (as `netstate record` writes it)
+/// replays through the core to exactly the changes the engine published.
+#[test]
+fn what_the_engine_records_replays_to_what_it_published() {
+    let start = Instant::now();
+    let (sim, ctl) = sim_backend(11, starting_table(), BackendFaults::none(), start);
+    let config = Config::builder()
+        .debounce(Duration::from_millis(20))
+        .max_wait(Duration::from_millis(100))
+        .reconcile_interval(Some(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let mut engine = Engine::new(config.clone(), Box::new(sim), start).unwrap();
+    let tape = Tape::default();
+    engine.set_recorder(tape.recorder());
+    let (_, mut sub) = engine.handle().subscribe();
+
+    let mut now = start;
+    let wake = |engine: &mut Engine, now: Instant| {
+        ctl.set_now(now);
+        let sleep = SimBackendControl::sleep_clock(Duration::from_secs(100), start, now);
+        engine.wake(now, sleep);
+    };
+    wake(&mut engine, now);
+    for (k, op) in [
+        NetOp::AddAddr { slot: 0, addr: 1 },
+        NetOp::AddAddr { slot: 1, addr: 2 },
+        NetOp::RemoveAddr { slot: 0, addr: 1 },
+    ]
+    .iter()
+    .enumerate()
+    {
+        let hints = ctl.apply(op);
+        ctl.send(&hints).unwrap();
+        now += Duration::from_millis(5);
+        wake(&mut engine, now);
+        // Run every deadline for a while: the debounce, then (for the
+        // last change) a reconcile.
+        let end = now + Duration::from_millis(if k == 2 { 1500 } else { 300 });
+        while let Some(at) = engine.poll_timeout().filter(|at| *at <= end) {
+            now = at.max(now);
+            wake(&mut engine, now);
+        }
+        now = end;
+    }
+    let mut published: Vec<Change> = Vec::new();
+    while let Ok(c) = sub.try_recv() {
+        published.push(c);
+    }
+    assert!(
+        published.len() >= 3,
+        "the initial state and at least two changes: {published:?}"
+    );
+
+    let mut replayer = Replayer::new(&TraceHeader::for_engine(&config), start).unwrap();
+    let mut replayed = Vec::new();
+    for record in tape.records() {
+        for action in replayer.apply(record).unwrap() {
+            if let Action::Publish(c) = action {
+                replayed.push(c);
+            }
+        }
+    }
+    let key = |c: &Change| (c.seq, c.cause, c.new.clone());
+    assert_eq!(
+        replayed.iter().map(key).collect::<Vec<_>>(),
+        published.iter().map(key).collect::<Vec<_>>()
+    );
+}
+
+/// Starting blocks the caller until the first state is known, waiting on
+/// the engine's poller with the next deadline as its timeout: while an
+/// enumeration that never answers runs out its timeout, the engine wakes a
+/// few times, it does not spin. (The recorder, called at every wake-up,
+/// stops the engine once the timeout has passed.)
+#[test]
+fn waiting_for_the_first_state_waits_rather_than_spins() {
+    let (queued, _queue) = QueuedBackend::new().unwrap();
+    let (backend, faults) = FaultyBackend::new(Box::new(queued));
+    faults.hang_enumerations(true);
+    let timeout = Duration::from_millis(100);
+    let config = Config::builder()
+        .enumeration_timeout(timeout)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let mut engine = Engine::new(config, Box::new(backend), start).unwrap();
+    let handle = engine.handle().clone();
+    let wakes = Arc::new(Mutex::new(0u32));
+    let counted = wakes.clone();
+    engine.set_recorder(Box::new(move |now, recorded| {
+        if let Recorded::Timeout = recorded {
+            *counted.lock().unwrap() += 1;
+            if now.duration_since(start) > timeout {
+                handle.stop();
+            }
+        }
+    }));
+    match engine.block_until_started() {
+        Err(StartError::Stopped) => {}
+        other => panic!("stopped while the first enumeration hangs: {other:?}"),
+    }
+    let wakes = *wakes.lock().unwrap();
+    assert!(
+        (1..=10).contains(&wakes),
+        "{wakes} wake-ups while one enumeration ran out its timeout"
+    );
+}
+
+/// `Engine::wait` blocks until something is ready or the timeout passes
+/// (nothing is ready here, so the timeout).
+#[test]
+fn an_idle_engine_waits_out_its_timeout() {
+    let (queued, _queue) = QueuedBackend::new().unwrap();
+    let mut engine = Engine::new(Config::default(), Box::new(queued), Instant::now()).unwrap();
+    engine.block_until_started().unwrap();
+    let asked = Duration::from_millis(30);
+    let before = Instant::now();
+    engine.wait(Some(asked)).unwrap();
+    // A lower bound only (the clock is monotonic): the wait did not return
+    // early; how late it returned is not asserted.
+    assert!(
+        before.elapsed() >= asked,
+        "returned after {:?}",
+        before.elapsed()
+    );
+}
