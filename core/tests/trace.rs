@@ -280,3 +280,100 @@ fn an_engines_trace_header_says_it_drains_per_wake_up() {
         TraceHeader::new(&config).config
     );
 }
+
+/// The records of one drain-placement test: the first state read, then two
+/// hints of one wake-up, then that wake-up's timeout record (debounce 0).
+fn wake_up_records(start: Instant) -> Vec<TraceRecord> {
+    let at = |ms| start + Duration::from_millis(ms);
+    let hint = || {
+        TraceEvent::Input(Input::Route(
+            RouteEvent::new(RouteEventKind::AddrNew)
+                .with_family(Family::V4)
+                .with_index(2),
+        ))
+    };
+    vec![
+        TraceRecord::new(start, at(0), TraceEvent::Timeout),
+        TraceRecord::new(
+            start,
+            at(0),
+            TraceEvent::Input(Input::Enumerated {
+                id: netstate_core::EnumerationId(0),
+                result: Ok(snap("10.0.0.2/24")),
+            }),
+        ),
+        TraceRecord::new(start, at(10), hint()),
+        TraceRecord::new(start, at(10), hint()),
+        TraceRecord::new(start, at(10), TraceEvent::Timeout),
+    ]
+}
+
+/// What each record's `apply` returned, as the kinds of its actions.
+fn replayed_kinds(header: &TraceHeader, records: Vec<TraceRecord>) -> Vec<Vec<&'static str>> {
+    let mut r = Replayer::new(header, Instant::now()).unwrap();
+    records
+        .into_iter()
+        .map(|record| {
+            r.apply(record)
+                .unwrap()
+                .iter()
+                .map(|a| match a {
+                    Action::Enumerate { .. } => "enumerate",
+                    Action::Publish(_) => "publish",
+                    Action::RebindMonitor => "rebind",
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// An engine's trace drains where the engine did: after a wake-up's timeout
+/// record and after an answer fed while carrying out its actions, never
+/// between the hints of one wake-up (so the burst costs one enumeration);
+/// a trace of a driver that drains after every record drains after each.
+#[test]
+fn a_replay_drains_where_the_recorded_driver_did() {
+    let config = Config::builder().debounce(Duration::ZERO).build().unwrap();
+    let start = Instant::now();
+    assert_eq!(
+        replayed_kinds(&TraceHeader::for_engine(&config), wake_up_records(start)),
+        [
+            vec!["enumerate"],
+            vec!["publish"],
+            vec![],
+            vec![],
+            vec!["enumerate"]
+        ],
+    );
+    assert_eq!(
+        replayed_kinds(&TraceHeader::new(&config), wake_up_records(start)),
+        [
+            vec!["enumerate"],
+            vec!["publish"],
+            vec!["enumerate"],
+            vec![],
+            vec![]
+        ],
+    );
+}
+
+/// An engine trace written before timeout records were drained on (an
+/// answer with no timeout record before it) still replays: an answer to an
+/// enumeration not asked for yet drains first.
+#[test]
+fn an_answer_before_any_timeout_record_drains_first() {
+    let config = Config::default();
+    let start = Instant::now();
+    let records = wake_up_records(start).split_off(1);
+    let kinds = replayed_kinds(&TraceHeader::for_engine(&config), records);
+    assert_eq!(
+        kinds[0],
+        ["enumerate"],
+        "the enumeration the answer answers"
+    );
+    assert_eq!(
+        kinds.concat().iter().filter(|k| **k == "publish").count(),
+        1,
+        "{kinds:?}"
+    );
+}

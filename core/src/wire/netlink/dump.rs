@@ -488,7 +488,9 @@ fn link_in_place(body: &[u8]) -> Result<Interface, Option<u32>> {
         IFLA_ADDRESS if !value.is_empty() => iface.mac = Some(HardwareAddr::new(value)),
         _ => {}
     });
-    if !well_formed || body.len() < 16 {
+    // (A body too short for the whole `ifinfomsg` has no attributes, so no
+    // name: refused below.)
+    if !well_formed {
         return Err(Some(index));
     }
     match name {
@@ -622,6 +624,97 @@ mod tests {
         let mut body = (-errno).to_ne_bytes().to_vec();
         body.extend(&[0u8; 16]); // the request's header, echoed
         message(NLMSG_ERROR, 0, seq, &body)
+    }
+
+    #[test]
+    fn a_link_record_needs_a_name_and_well_formed_attributes() {
+        // An empty IFLA_ADDRESS is no hardware address (a tunnel's).
+        let tun = link_in_place(&link_body(4, 0x1, Some("tun0"), Some(1400), Some(&[])));
+        assert_eq!(
+            tun.map(|i| (i.name, i.mtu, i.mac)),
+            Ok(("tun0".into(), 1400, None))
+        );
+        // An empty name cannot name an interface.
+        assert_eq!(
+            link_in_place(&link_body(4, 0x1, Some(""), None, None)),
+            Err(Some(4))
+        );
+        // A name, then an attribute whose length runs past the record.
+        let mut b = link_body(4, 0x1, Some("eth0"), None, None);
+        b.extend(12u16.to_ne_bytes());
+        b.extend(4u16.to_ne_bytes()); // IFLA_MTU, 8 value bytes claimed
+        b.extend([0u8; 4]);
+        assert_eq!(link_in_place(&b), Err(Some(4)));
+        // Too short for an ifinfomsg: nothing after the flags, no name.
+        assert_eq!(link_in_place(&b[..12]), Err(Some(4)));
+    }
+
+    #[test]
+    fn an_ipv4_address_is_the_local_one_not_the_peer() {
+        // A point-to-point link: IFA_ADDRESS is the peer, IFA_LOCAL ours.
+        let mut b = vec![AF_INET, 32, 0, 0];
+        b.extend(7u32.to_ne_bytes());
+        b.extend(attr(1, &[10, 0, 0, 2]));
+        b.extend(attr(2, &[10, 0, 0, 1]));
+        let (index, a) = address_in_place(&b).unwrap().unwrap();
+        assert_eq!((index, a.net.to_string()), (7, "10.0.0.1/32".to_owned()));
+    }
+
+    #[test]
+    fn temporary_is_an_ipv6_flag_and_0x01_is_secondary_on_ipv4() {
+        assert_eq!(addr_flags(0x01, true), AddrFlags::TEMPORARY);
+        assert_eq!(addr_flags(0x01, false), AddrFlags::empty());
+        assert_eq!(addr_flags(0x80, true), AddrFlags::PERMANENT);
+        assert_eq!(addr_flags(0, true), AddrFlags::empty());
+        // Read from a record, by its family.
+        let v6 = addr_body(AF_INET6, 64, 0, 3, &[0xfe, 0x80], Some(0x01));
+        let (_, a) = address_in_place(&v6).unwrap().unwrap();
+        assert_eq!(a.flags, AddrFlags::TEMPORARY);
+        let v4 = addr_body(AF_INET, 24, 0x01, 3, &[10, 0, 0, 9], None);
+        let (_, a) = address_in_place(&v4).unwrap().unwrap();
+        assert_eq!(a.flags, AddrFlags::empty(), "secondary, not temporary");
+    }
+
+    #[test]
+    fn a_missing_link_ends_a_targeted_link_read_and_other_errors_fail_it() {
+        let mut c = SnapshotCollector::new();
+        assert_eq!(c.feed(Stage::Link, 1, &error(1, 19)), Ok(Progress::Done));
+        let mut c = SnapshotCollector::new();
+        assert_eq!(
+            c.feed(Stage::Link, 1, &error(1, 1)),
+            Err(DumpError::Kernel(1)),
+            "EPERM is not 'gone'"
+        );
+        let mut c = SnapshotCollector::new();
+        assert_eq!(
+            c.feed(Stage::Addrs, 1, &error(1, 19)),
+            Err(DumpError::Kernel(19)),
+            "ENODEV on a whole dump is an error"
+        );
+    }
+
+    #[test]
+    fn records_counts_every_link_and_address_fed_used_or_skipped() {
+        let mut c = SnapshotCollector::new();
+        assert_eq!(c.records(), 0);
+        c.feed(Stage::Links, 1, &links(1)).unwrap();
+        assert_eq!(c.records(), 2);
+        c.feed(Stage::Addrs, 2, &addrs(2)).unwrap();
+        let addresses = c.records() - 2;
+        assert!(addresses >= 2, "{addresses}");
+        let mut d = multi(RTM_NEWLINK, 3, &link_body(9, 0x1, Some(""), None, None));
+        d.extend(multi(NLMSG_DONE, 3, &0i32.to_ne_bytes()));
+        let mut c2 = SnapshotCollector::new();
+        c2.feed(Stage::Links, 3, &d).unwrap();
+        assert_eq!((c2.records(), c2.skipped()), (1, 1), "a skipped one counts");
+    }
+
+    #[test]
+    fn a_dump_error_says_what_happened() {
+        assert!(DumpError::Interrupted.to_string().contains("interrupted"));
+        assert!(DumpError::Kernel(16).to_string().contains("errno 16"));
+        let m = DumpError::Malformed("attribute past the end").to_string();
+        assert!(m.contains("attribute past the end"), "{m}");
     }
 
     #[test]

@@ -136,7 +136,6 @@ pub fn parse_events(datagram: &[u8], mut out: impl FnMut(RouteEvent)) -> EventSt
         stats.messages += 1;
         let body = &rest[HEADER_LEN..len];
         match kind {
-            NLMSG_NOOP | NLMSG_DONE => stats.ignored += 1,
             NLMSG_ERROR => stats.errors += 1,
             NLMSG_OVERRUN => stats.overruns += 1,
             RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR | RTM_NEWROUTE | RTM_DELROUTE
@@ -147,6 +146,7 @@ pub fn parse_events(datagram: &[u8], mut out: impl FnMut(RouteEvent)) -> EventSt
                 }
                 None => stats.malformed += 1,
             },
+            // NLMSG_NOOP, NLMSG_DONE, and kinds the monitor does not ask for.
             _ => stats.ignored += 1,
         }
         rest = rest.get(align(len)..).unwrap_or(&[]);
