@@ -469,6 +469,57 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_enumerations_end_is_read_from_its_input() {
+        use netstate_core::{EnumerationId, Input};
+        let id = EnumerationId(4);
+        let failed = Input::Enumerated {
+            id,
+            result: Err(OsError::new("EPERM")),
+        };
+        assert!(matches!(ended(&failed), Fed::Failed(e) if e == OsError::new("EPERM")));
+        let interrupted = Input::EnumerationInterrupted { id };
+        assert!(matches!(ended(&interrupted), Fed::Interrupted));
+        let read = Input::Enumerated {
+            id,
+            result: Ok(netstate_core::Snapshot::empty()),
+        };
+        assert!(matches!(ended(&read), Fed::Snapshot));
+    }
+
+    #[test]
+    fn an_enumerations_end_is_judged_by_the_counters_it_moved() {
+        let mut before = Stats::default();
+        before.publications = 6;
+        before.stale_results = 2;
+        let mut published = before;
+        published.publications = 7;
+        let mut stale = before;
+        stale.stale_results = 3;
+        assert!(matches!(
+            Fed::Snapshot.judge(before, published),
+            Ended::Published(7)
+        ));
+        assert!(matches!(
+            Fed::Snapshot.judge(before, before),
+            Ended::Unchanged
+        ));
+        // An answer that came after its enumeration timed out failed, even
+        // a snapshot.
+        assert!(matches!(
+            Fed::Snapshot.judge(before, stale),
+            Ended::Failed(_)
+        ));
+        assert!(matches!(
+            Fed::Interrupted.judge(before, before),
+            Ended::Interrupted
+        ));
+        assert!(matches!(
+            Fed::Failed(OsError::new("x")).judge(before, before),
+            Ended::Failed(e) if e == OsError::new("x")
+        ));
+    }
+
     /// A waker that counts its wake-ups.
     fn counting_waker() -> (Waker, Arc<std::sync::atomic::AtomicUsize>) {
         struct Count(Arc<std::sync::atomic::AtomicUsize>);

@@ -1,7 +1,9 @@
 //! A route socket whose datagrams a test queues in memory, and a backend
-//! around it: for driver tests that need more datagrams queued at once than
-//! any real socket holds (a socketpair queues 10 by default), and need no
-//! root.
+//! around it: for driver and engine tests that need more datagrams queued
+//! at once than any real socket holds (a socketpair queues 10 by default),
+//! datagrams a kernel would rarely send (another sender's, unreadable ones,
+//! the end of the socket), or an enumeration that answers when the test
+//! says — and need no root.
 //!
 //! The source is readable — level-triggered, like a socket with data — for
 //! exactly as long as a datagram is queued: a byte sits in a stream
@@ -24,12 +26,25 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use netstate_core::{DefaultRoutes, Interface, OsError, RouteEvent, Snapshot};
-use netstate_sys::{Backend, EnumerationPoll, EventSource, SourceRead};
+use netstate_sys::{Backend, EnumerationCounters, EnumerationPoll, EventSource, SourceRead};
+
+/// One queued datagram, as the source reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Datagram {
+    /// A datagram carrying one hint.
+    Hint(RouteEvent),
+    /// A datagram from a sender other than the kernel (dropped).
+    Foreign,
+    /// A datagram of which this many messages could not be parsed.
+    Malformed(u32),
+    /// The end of the socket: it must be replaced.
+    Closed,
+}
 
 #[derive(Debug)]
 struct Shared {
-    /// One datagram per entry, each carrying one hint.
-    datagrams: Mutex<VecDeque<RouteEvent>>,
+    /// One datagram per entry.
+    datagrams: Mutex<VecDeque<Datagram>>,
     /// The writing end: holds one byte while a datagram is queued.
     signal: UnixStream,
 }
@@ -42,24 +57,25 @@ pub struct SourceQueue {
 
 impl SourceQueue {
     /// Queues one datagram per event, in order, and makes the source
-    /// readable if it was not.
-    ///
-    /// # Panics
-    ///
-    /// If the signalling socketpair cannot be written (a test's set-up
-    /// failure, not a monitor's).
+    /// readable if it was not. Once the monitor has dropped the source,
+    /// they stay queued and are never read.
     pub fn push(&self, events: impl IntoIterator<Item = RouteEvent>) {
+        self.push_datagrams(events.into_iter().map(Datagram::Hint));
+    }
+
+    /// Queues these datagrams, in order, as [`push`](Self::push) does.
+    pub fn push_datagrams(&self, datagrams: impl IntoIterator<Item = Datagram>) {
         let mut queue = self
             .shared
             .datagrams
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let was_empty = queue.is_empty();
-        queue.extend(events);
+        queue.extend(datagrams);
         if was_empty && !queue.is_empty() {
-            (&self.shared.signal)
-                .write_all(&[1])
-                .expect("signal the queued source");
+            // Fails only once the monitor dropped the source (its end is
+            // closed): the datagrams then stay queued, never read.
+            let _ = (&self.shared.signal).write_all(&[1]);
         }
     }
 
@@ -99,14 +115,14 @@ impl EventSource for QueuedSource {
         &mut self,
         _buf: &mut [u8],
         out: &mut dyn FnMut(RouteEvent),
-        _malformed: &mut u32,
+        malformed: &mut u32,
     ) -> io::Result<SourceRead> {
         let mut queue = self
             .shared
             .datagrams
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let Some(event) = queue.pop_front() else {
+        let Some(datagram) = queue.pop_front() else {
             return Ok(SourceRead::WouldBlock);
         };
         if queue.is_empty() {
@@ -116,16 +132,49 @@ impl EventSource for QueuedSource {
             self.readable.read_exact(&mut byte)?;
         }
         drop(queue);
-        out(event);
-        Ok(SourceRead::Read)
+        Ok(match datagram {
+            Datagram::Hint(event) => {
+                out(event);
+                SourceRead::Read
+            }
+            Datagram::Foreign => SourceRead::Foreign,
+            Datagram::Malformed(n) => {
+                *malformed = malformed.saturating_add(n);
+                SourceRead::Read
+            }
+            Datagram::Closed => SourceRead::Closed,
+        })
     }
 }
 
 /// A [`Backend`] whose route socket is a [`SourceQueue`] and whose every
-/// enumeration answers the same state (a loopback interface), at once.
+/// enumeration answers the same state (a loopback interface): at once, or,
+/// [`gated`](Self::gated), once the test opens the gate (the enumeration's
+/// descriptor becomes readable then, as a dump socket's does when the
+/// kernel answers).
 #[derive(Debug)]
 pub struct QueuedBackend {
     source: Option<QueuedSource>,
+    /// The enumeration's descriptor, readable once the gate is open.
+    gate: Option<UnixStream>,
+    /// The gate's byte was read: it stays open.
+    opened: bool,
+    counters: EnumerationCounters,
+}
+
+/// Opens a [`QueuedBackend::gated`] backend's enumerations.
+#[derive(Debug)]
+pub struct Gate(UnixStream);
+
+impl Gate {
+    /// Every enumeration (the one waiting, and every later one) answers.
+    ///
+    /// # Panics
+    ///
+    /// If the socketpair cannot be written (a test's set-up failure).
+    pub fn open(&self) {
+        (&self.0).write_all(&[1]).expect("open the gate");
+    }
 }
 
 impl QueuedBackend {
@@ -146,8 +195,45 @@ impl QueuedBackend {
                 shared: Arc::clone(&shared),
                 readable,
             }),
+            gate: None,
+            opened: false,
+            counters: EnumerationCounters::default(),
         };
         Ok((backend, SourceQueue { shared }))
+    }
+
+    /// The same, with enumerations that wait for the [`Gate`].
+    ///
+    /// # Errors
+    ///
+    /// If a socketpair cannot be created.
+    pub fn gated() -> io::Result<(QueuedBackend, SourceQueue, Gate)> {
+        let (mut backend, queue) = QueuedBackend::new()?;
+        let (opener, gate) = UnixStream::pair()?;
+        gate.set_nonblocking(true)?;
+        backend.gate = Some(gate);
+        Ok((backend, queue, Gate(opener)))
+    }
+
+    /// The counters it reports (as a real backend counts its dumps).
+    #[must_use]
+    pub fn with_counters(mut self, counters: EnumerationCounters) -> Self {
+        self.counters = counters;
+        self
+    }
+
+    fn answer(&mut self) -> EnumerationPoll {
+        if let (Some(mut gate), false) = (self.gate.as_ref(), self.opened) {
+            let mut byte = [0u8; 1];
+            match gate.read(&mut byte) {
+                Ok(1) => self.opened = true,
+                _ => return EnumerationPoll::Waiting,
+            }
+        }
+        EnumerationPoll::Done(
+            Snapshot::new(vec![Interface::new(1, "lo")], DefaultRoutes::default())
+                .map_err(|e| OsError::new(e.to_string()).into()),
+        )
     }
 }
 
@@ -162,9 +248,19 @@ impl Backend for QueuedBackend {
     }
 
     fn start_enumeration(&mut self) -> EnumerationPoll {
-        EnumerationPoll::Done(
-            Snapshot::new(vec![Interface::new(1, "lo")], DefaultRoutes::default())
-                .map_err(|e| OsError::new(e.to_string()).into()),
-        )
+        self.answer()
+    }
+
+    fn poll_enumeration(&mut self) -> EnumerationPoll {
+        self.answer()
+    }
+
+    fn enumeration_fd(&self) -> Option<BorrowedFd<'_>> {
+        // Watched while closed; once open, every answer comes at once.
+        self.gate.as_ref().filter(|_| !self.opened).map(AsFd::as_fd)
+    }
+
+    fn counters(&self) -> EnumerationCounters {
+        self.counters
     }
 }

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use netstate_core::trace::{Replayer, TraceEvent, TraceHeader, TraceRecord};
-use netstate_core::{Action, Change, Config};
+use netstate_core::{Action, Change, Config, RouteEvent, RouteEventKind};
 use netstate_sys::{Engine, Recorded, StartError};
 use netstate_testkit::engine_sim::{sim_backend, BackendFaults, SimBackendControl};
 use netstate_testkit::faults::FaultyBackend;
 use netstate_testkit::net::{starting_table, NetOp};
-use netstate_testkit::queued::QueuedBackend;
+use netstate_testkit::queued::{Datagram, QueuedBackend};
 
 /// What an engine's recorder was given, as trace records.
 #[derive(Clone, Default)]
@@ -174,4 +174,102 @@ fn an_idle_engine_waits_out_its_timeout() {
         "returned after {:?}",
         before.elapsed()
     );
+}
+
+/// An engine over a queued source, started (its first state read).
+fn started(backend: QueuedBackend, config: Config) -> Engine {
+    let mut engine = Engine::new(config, Box::new(backend), Instant::now()).unwrap();
+    engine.block_until_started().unwrap();
+    engine
+}
+
+fn wake(engine: &mut Engine) {
+    engine.wake(Instant::now(), netstate_sys::sleep_clock());
+}
+
+/// Another sender's datagrams are dropped and counted apart; a datagram
+/// with unreadable messages counts them and is a hint that something may
+/// have changed; one wake-up reads them all and says how many it read.
+#[test]
+fn foreign_and_unreadable_datagrams_are_counted_and_an_unreadable_one_is_a_hint() {
+    let (backend, queue) = QueuedBackend::new().unwrap();
+    let hour = Duration::from_secs(3600);
+    let config = Config::builder()
+        .debounce(hour)
+        .max_wait(hour)
+        .reconcile_interval(None)
+        .build()
+        .unwrap();
+    let mut engine = started(backend, config);
+    let before = engine.handle().stats();
+    queue.push_datagrams([
+        Datagram::Foreign,
+        Datagram::Malformed(3),
+        Datagram::Foreign,
+        Datagram::Hint(RouteEvent::new(RouteEventKind::LinkNew).with_index(1)),
+    ]);
+    wake(&mut engine);
+    let s = engine.handle().stats();
+    assert_eq!(s.foreign_datagrams - before.foreign_datagrams, 2);
+    assert_eq!(s.datagrams - before.datagrams, 2);
+    assert_eq!(s.malformed - before.malformed, 3);
+    assert_eq!(s.last_wake_datagrams, 4, "{s:?}");
+    assert_eq!(
+        s.core.route_events - before.core.route_events,
+        2,
+        "the hint, and one for the unreadable datagram"
+    );
+    // A wake-up with nothing queued reads nothing and feeds no hint.
+    wake(&mut engine);
+    let again = engine.handle().stats();
+    assert_eq!(again.last_wake_datagrams, 0);
+    assert_eq!(again.core.route_events, s.core.route_events);
+}
+
+/// A route socket that reached its end is no longer read: what is queued
+/// on it afterwards is never taken for news (the monitor rebinds instead;
+/// this backend cannot, so nothing more is read at all).
+#[test]
+fn a_socket_that_ended_is_not_read_again() {
+    let (backend, queue) = QueuedBackend::new().unwrap();
+    let mut engine = started(backend, Config::default());
+    queue.push_datagrams([Datagram::Closed]);
+    wake(&mut engine);
+    let after_close = engine.handle().stats();
+    queue.push([RouteEvent::new(RouteEventKind::LinkNew).with_index(1)]);
+    wake(&mut engine);
+    wake(&mut engine);
+    let s = engine.handle().stats();
+    assert_eq!(s.datagrams, after_close.datagrams, "{s:?}");
+    assert_eq!(queue.len(), 1, "the datagram after the end stays unread");
+}
+
+/// The backend's own counters (interrupted dumps, skipped records) reach
+/// the monitor's statistics.
+#[test]
+fn the_backends_counters_reach_the_monitors_statistics() {
+    let (backend, _queue) = QueuedBackend::new().unwrap();
+    let backend = backend.with_counters(netstate_sys::EnumerationCounters::new(5, 7));
+    let mut engine = started(backend, Config::default());
+    wake(&mut engine);
+    let s = engine.handle().stats();
+    assert_eq!((s.interrupted_dumps, s.skipped_records), (5, 7));
+}
+
+/// An enumeration that waits on its socket is answered when that socket
+/// becomes readable: the engine watches it (here the answer is ready before
+/// the start; the enumeration timeout is long enough that only readiness
+/// can end the read in time).
+#[test]
+fn an_enumeration_waiting_on_its_socket_is_read_when_it_becomes_readable() {
+    let (backend, _queue, gate) = QueuedBackend::gated().unwrap();
+    let config = Config::builder()
+        .enumeration_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let mut engine = Engine::new(config, Box::new(backend), Instant::now()).unwrap();
+    gate.open();
+    engine
+        .block_until_started()
+        .expect("the first state, read when its socket was readable");
 }
