@@ -257,9 +257,10 @@ fn the_backends_counters_reach_the_monitors_statistics() {
 }
 
 /// An enumeration that waits on its socket is answered when that socket
-/// becomes readable: the engine watches it (here the answer is ready before
-/// the start; the enumeration timeout is long enough that only readiness
-/// can end the read in time).
+/// becomes readable: the engine watches it. The answer is let through once
+/// the first wake-up has started the enumeration (its counters are out);
+/// the enumeration timeout is long enough that only readiness can end the
+/// read before it.
 #[test]
 fn an_enumeration_waiting_on_its_socket_is_read_when_it_becomes_readable() {
     let (backend, _queue, gate) = QueuedBackend::gated().unwrap();
@@ -268,8 +269,21 @@ fn an_enumeration_waiting_on_its_socket_is_read_when_it_becomes_readable() {
         .build()
         .unwrap();
     let mut engine = Engine::new(config, Box::new(backend), Instant::now()).unwrap();
-    gate.open();
+    let handle = engine.handle().clone();
+    let opener = std::thread::spawn(move || {
+        while handle.stats().wakeups == 0 {
+            std::thread::yield_now();
+        }
+        gate.open();
+    });
     engine
         .block_until_started()
-        .expect("the first state, read when its socket was readable");
+        .expect("the first state, read when its socket became readable");
+    opener.join().unwrap();
+    let s = engine.handle().stats();
+    assert_eq!(
+        (s.core.enumerations, s.core.enumeration_failures),
+        (1, 0),
+        "read by the first enumeration, not after it timed out: {s:?}"
+    );
 }
