@@ -287,3 +287,23 @@ fn an_enumeration_waiting_on_its_socket_is_read_when_it_becomes_readable() {
         "read by the first enumeration, not after it timed out: {s:?}"
     );
 }
+
+/// A monitor starting on a busy host reads its first state again at once,
+/// up to ten times in a row, before an interrupted first read is left to
+/// the Reconciler (which reads again after its debounce).
+#[test]
+fn an_interrupted_first_read_is_read_again_at_once_ten_times_then_left_to_the_reconciler() {
+    for (interruptions, seen_by_the_reconciler) in [(10, 0), (11, 1)] {
+        let (queued, _queue) = QueuedBackend::new().unwrap();
+        let (backend, faults) = FaultyBackend::new(Box::new(queued));
+        faults.interrupt_next(interruptions);
+        let mut engine = Engine::new(Config::default(), Box::new(backend), Instant::now()).unwrap();
+        engine.block_until_started().unwrap();
+        assert_eq!(faults.interrupted(), interruptions);
+        assert_eq!(
+            engine.handle().stats().core.interrupted_enumerations,
+            seen_by_the_reconciler,
+            "{interruptions} interruptions"
+        );
+    }
+}
