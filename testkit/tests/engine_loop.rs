@@ -38,14 +38,6 @@ impl Tape {
     fn records(&self) -> Vec<TraceRecord> {
         self.0.lock().unwrap().1.clone()
     }
-
-    fn wake_ups(&self) -> usize {
-        let tape = self.0.lock().unwrap();
-        tape.1
-            .iter()
-            .filter(|r| r.event == TraceEvent::Timeout)
-            .count()
-    }
 }
 
 /// A trace recorded from the engine (as `netstate record` writes it)
