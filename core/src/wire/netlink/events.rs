@@ -156,8 +156,8 @@ pub fn parse_events(datagram: &[u8], mut out: impl FnMut(RouteEvent)) -> EventSt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::netlink::NLMSG_DONE;
     use crate::wire::netlink::fixtures::*;
+    use crate::wire::netlink::NLMSG_DONE;
 
     fn collect(d: &[u8]) -> (Vec<RouteEvent>, EventStats) {
         let mut v = Vec::new();
