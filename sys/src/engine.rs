@@ -485,8 +485,10 @@ impl Engine {
             },
             Err(EnumerateFailure::Interrupted) => Input::EnumerationInterrupted { id: flight.id },
             Err(EnumerateFailure::Failed(e)) => {
-                if self.reconciler.state().is_none() && self.first_failure.is_none() {
-                    self.first_failure = Some(EnumerateFailure::Failed(e.clone()));
+                if self.reconciler.state().is_none() {
+                    // The first failure is the one a start reports.
+                    self.first_failure
+                        .get_or_insert_with(|| EnumerateFailure::Failed(e.clone()));
                 }
                 Input::Enumerated {
                     id: flight.id,
