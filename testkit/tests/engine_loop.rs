@@ -170,7 +170,11 @@ fn an_idle_engine_waits_out_its_timeout() {
 
 /// An engine over a queued source, started (its first state read).
 fn started(backend: QueuedBackend, config: Config) -> Engine {
-    let mut engine = Engine::new(config, Box::new(backend), Instant::now()).unwrap();
+    started_over(Box::new(backend), config)
+}
+
+fn started_over(backend: Box<dyn netstate_sys::Backend>, config: Config) -> Engine {
+    let mut engine = Engine::new(config, backend, Instant::now()).unwrap();
     engine.block_until_started().unwrap();
     engine
 }
@@ -298,4 +302,66 @@ fn an_interrupted_first_read_is_read_again_at_once_ten_times_then_left_to_the_re
             "{interruptions} interruptions"
         );
     }
+}
+
+/// A route socket that ends is reopened, and the monitor counts it.
+#[test]
+fn a_socket_that_ended_is_reopened_and_counted() {
+    let start = Instant::now();
+    let (sim, ctl) = sim_backend(3, starting_table(), BackendFaults::none(), start);
+    let (backend, faults) = FaultyBackend::new(Box::new(sim));
+    let mut engine = Engine::new(Config::default(), Box::new(backend), start).unwrap();
+    let mut now = start;
+    let mut wake_at = |engine: &mut Engine, now: Instant| {
+        ctl.set_now(now);
+        let sleep = SimBackendControl::sleep_clock(Duration::from_secs(100), start, now);
+        engine.wake(now, sleep);
+    };
+    wake_at(&mut engine, now);
+    faults.close_socket();
+    ctl.send(&ctl.apply(&NetOp::AddAddr { slot: 0, addr: 1 }))
+        .unwrap();
+    let end = now + Duration::from_secs(5);
+    wake_at(&mut engine, now);
+    while let Some(at) = engine.poll_timeout().filter(|at| *at <= end) {
+        now = at.max(now);
+        wake_at(&mut engine, now);
+    }
+    assert_eq!(engine.handle().stats().rebinds_done, 1);
+    assert_eq!(ctl.sources_opened(), 2);
+}
+
+/// At most one enumeration ends per wake-up: one asked for after another
+/// ended waits for the next wake-up (the driver is told more is queued),
+/// so a table that keeps changing never holds the driver's loop.
+#[test]
+fn one_enumeration_ends_per_wake_up() {
+    let (queued, queue) = QueuedBackend::new().unwrap();
+    let (backend, faults) = FaultyBackend::new(Box::new(queued));
+    let config = Config::builder().debounce(Duration::ZERO).build().unwrap();
+    let mut engine = started_over(Box::new(backend), config);
+    faults.interrupt_next(3);
+    queue.push([RouteEvent::new(RouteEventKind::LinkNew).with_index(1)]);
+    let woken = engine.wake(Instant::now(), netstate_sys::sleep_clock());
+    assert_eq!(faults.interrupted(), 1, "one read ended in this wake-up");
+    assert!(woken.more_queued, "the next one waits for the next wake-up");
+    for expected in [2, 3] {
+        engine.wake(Instant::now(), netstate_sys::sleep_clock());
+        assert_eq!(faults.interrupted(), expected);
+    }
+}
+
+/// Dropping the engine ends every subscriber, even while handles to it
+/// live on: each reads what was published, then learns the monitor is gone.
+#[test]
+fn dropping_the_engine_ends_its_subscribers() {
+    let (backend, _queue) = QueuedBackend::new().unwrap();
+    let engine = started(backend, Config::default());
+    let handle = engine.handle().clone();
+    let (_, mut sub) = handle.subscribe();
+    drop(engine);
+    assert_eq!(
+        sub.try_recv().unwrap_err(),
+        netstate_sys::fanout::TryRecvError::Closed
+    );
 }

@@ -241,6 +241,37 @@ mod tests {
         }
     }
 
+    /// A route answer's gateway: `RTA_GATEWAY` of either family, or
+    /// `RTA_VIA` (a next hop of another family than the route's, RFC 5549).
+    #[test]
+    fn a_gateway_is_read_from_rta_gateway_or_rta_via_of_either_family() {
+        let answer = |attribute: RouteAttribute| {
+            let mut m = RouteMessage::default();
+            m.header.kind = RouteType::Unicast;
+            m.attributes = vec![RouteAttribute::Oif(3), attribute];
+            RouteAnswer::from_message(&m).plain_route()
+        };
+        let v4 = std::net::Ipv4Addr::new(10, 1, 0, 254);
+        let v6: std::net::Ipv6Addr = "fe80::1".parse().unwrap();
+        assert_eq!(
+            answer(RouteAttribute::Gateway(RouteAddress::Inet(v4))),
+            Some((3, Some(IpAddr::V4(v4))))
+        );
+        assert_eq!(
+            answer(RouteAttribute::Gateway(RouteAddress::Inet6(v6))),
+            Some((3, Some(IpAddr::V6(v6))))
+        );
+        assert_eq!(
+            answer(RouteAttribute::Via(RouteVia::Inet(v4))),
+            Some((3, Some(IpAddr::V4(v4))))
+        );
+        assert_eq!(
+            answer(RouteAttribute::Via(RouteVia::Inet6(v6))),
+            Some((3, Some(IpAddr::V6(v6))))
+        );
+        assert_eq!(answer(RouteAttribute::Priority(5)), Some((3, None)));
+    }
+
     #[test]
     fn only_a_prefix_of_0_or_1_is_the_default_route() {
         assert_eq!(verdict(&route(0, Some(3)), 32, true), default_via(3));
