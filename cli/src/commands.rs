@@ -574,6 +574,119 @@ mod tests {
         Ok(v)
     }
 
+    fn watch_args(options: &[&str]) -> WatchArgs {
+        use clap::Parser;
+        let argv = ["netstate", "watch"].iter().chain(options);
+        match crate::args::Cli::try_parse_from(argv).unwrap().command {
+            Command::Watch(args) => args,
+            other => panic!("not watch: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn watch_options_become_the_configuration() {
+        let c = config(&watch_args(&[])).unwrap();
+        assert_eq!(c.debounce(), Duration::from_millis(250));
+        assert_eq!(c.max_wait(), netstate_core::DEFAULT_MAX_WAIT);
+        assert_eq!(c.reconcile_interval(), Some(Duration::from_secs(15)));
+        assert!(c.filter().ignores_nothing());
+
+        let c = config(&watch_args(&[
+            "--debounce-ms",
+            "3000",
+            "--reconcile-secs",
+            "0",
+            "--ignore",
+            "veth*",
+            "--ignore",
+            "lo",
+        ]))
+        .unwrap();
+        assert_eq!(c.debounce(), Duration::from_secs(3));
+        assert_eq!(
+            c.max_wait(),
+            Duration::from_secs(3),
+            "a debounce longer than the default maximum wait keeps its meaning"
+        );
+        assert_eq!(c.reconcile_interval(), None, "0 switches reconcile off");
+        assert_eq!(c.filter().ignored_names(), ["lo"]);
+        assert_eq!(c.filter().ignored_prefixes(), ["veth"]);
+
+        let c = config(&watch_args(&["--reconcile-secs", "1"])).unwrap();
+        assert_eq!(c.reconcile_interval(), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn sizes_are_in_mib_when_whole() {
+        assert_eq!(size(4 << 20), "4 MiB");
+        assert_eq!(size(1000), "1000 bytes");
+        assert_eq!(size(0), "0 bytes");
+    }
+
+    #[test]
+    fn a_line_read_in_one_piece_is_capped_too() {
+        let mut lines = Lines::new(&b"ab\ncdefg\n"[..], 4);
+        assert_eq!(lines.next_line().unwrap(), Some((1, "ab")));
+        let (n, why) = lines.next_line().unwrap_err();
+        assert_eq!(n, 2);
+        assert!(why.contains("longer than 4 bytes"), "{why}");
+    }
+
+    /// A reader that is interrupted once, then gives `data` (or fails).
+    struct Interrupted {
+        interrupted: bool,
+        data: &'static [u8],
+        then_fail: bool,
+    }
+
+    impl io::Read for Interrupted {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            unreachable!("read through BufRead")
+        }
+    }
+
+    impl BufRead for Interrupted {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            if self.then_fail {
+                return Err(io::Error::other("disk gone"));
+            }
+            Ok(self.data)
+        }
+        fn consume(&mut self, n: usize) {
+            self.data = &self.data[n..];
+        }
+    }
+
+    #[test]
+    fn an_interrupted_read_is_retried_and_another_error_names_the_line() {
+        let reader = Interrupted {
+            interrupted: false,
+            data: b"ok\n",
+            then_fail: false,
+        };
+        let mut lines = Lines::new(reader, 16);
+        assert_eq!(lines.next_line().unwrap(), Some((1, "ok")));
+        let reader = Interrupted {
+            interrupted: false,
+            data: b"",
+            then_fail: true,
+        };
+        let (n, why) = Lines::new(reader, 16).next_line().unwrap_err();
+        assert_eq!(n, 1);
+        assert!(why.contains("disk gone"), "{why}");
+    }
+
+    #[test]
+    fn a_pipe_whose_reader_closed_is_hung_up() {
+        let (reader, writer) = rustix::pipe::pipe().unwrap();
+        drop(reader);
+        assert!(hung_up(&writer));
+    }
+
     #[test]
     fn lines_are_numbered_and_capped() {
         let v = all_lines(b"ab\r\n\ncdef\ngh", 4).unwrap();

@@ -675,3 +675,118 @@ fn a_trace_that_answers_an_enumeration_never_asked_for_is_an_error() {
     assert_one_error_line(&out, "an unasked id", &format!("bad.jsonl:{}: ", last + 1));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The shipped trace recorded from a simulation: replaying it needs no
+/// kernel.
+fn shipped_trace() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testkit/traces/silent-socket-overflow-rebind-sleep.jsonl")
+}
+
+/// What the library publishes replaying the same trace: the oracle the
+/// command's output is checked against.
+fn library_replay(path: &std::path::Path) -> Vec<netstate_core::Change> {
+    use netstate_core::trace::{Replayer, TraceHeader, TraceRecord};
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: TraceHeader = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let mut r = Replayer::new(&header, std::time::Instant::now()).unwrap();
+    let mut published = Vec::new();
+    for line in lines {
+        let record: TraceRecord = serde_json::from_str(line).unwrap();
+        for action in r.apply(record).unwrap() {
+            if let netstate_core::Action::Publish(c) = action {
+                published.push(c);
+            }
+        }
+    }
+    published
+}
+
+#[test]
+fn replay_prints_what_the_library_publishes_as_json_and_as_text() {
+    let path = shipped_trace();
+    let want = library_replay(&path);
+    assert!(
+        want.len() > 2,
+        "the shipped trace publishes several changes"
+    );
+
+    let out = Command::new(BIN)
+        .args(["replay", "--json", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let want_json: Vec<Value> = want
+        .iter()
+        .map(|c| serde_json::to_value(c).unwrap())
+        .collect();
+    assert_eq!(got, want_json);
+
+    // Text: the first change prints its header line, then the whole state;
+    // each later one its own lines.
+    let out = Command::new(BIN)
+        .args(["replay", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(first.contains("#1 initial"), "{first}");
+    for i in want[0].new.interfaces() {
+        assert!(text.contains(&i.name), "{} missing from\n{text}", i.name);
+    }
+    for c in &want[1..] {
+        assert!(
+            text.contains(&format!("#{} {}", c.seq, c.cause)),
+            "#{} missing from\n{text}",
+            c.seq
+        );
+    }
+}
+
+#[test]
+fn replay_into_a_closed_pipe_ends_quietly_and_into_a_full_disk_is_an_error() {
+    let path = shipped_trace();
+    let (reader, writer) = rustix::pipe::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(BIN)
+        .args(["replay", "--json", path.to_str().unwrap()])
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(BIN)
+        .args(["replay", "--json", path.to_str().unwrap()])
+        .stdout(Stdio::from(full))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

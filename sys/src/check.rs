@@ -399,6 +399,21 @@ mod tests {
     }
 
     #[test]
+    fn with_no_answer_a_timed_wait_waits_out_its_timeout() {
+        let (mut check, _completer) = super::check();
+        let asked = Duration::from_millis(20);
+        let before = std::time::Instant::now();
+        assert_eq!(check.wait_timeout(asked), None);
+        // A lower bound only (the clock is monotonic): it did not give up
+        // early; how late it returned is not asserted.
+        assert!(
+            before.elapsed() >= asked,
+            "gave up after {:?}",
+            before.elapsed()
+        );
+    }
+
+    #[test]
     fn an_answer_already_there_is_returned_at_once_however_long_the_wait() {
         let (mut check, c) = super::check();
         c.complete(Ok(CheckOutcome::Unchanged));

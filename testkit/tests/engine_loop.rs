@@ -365,3 +365,27 @@ fn dropping_the_engine_ends_its_subscribers() {
         netstate_sys::fanout::TryRecvError::Closed
     );
 }
+
+/// A check asked of a monitor that was stopped, or whose engine is gone,
+/// answers "stopped" at once: nothing would ever read the state for it.
+#[test]
+fn a_check_asked_of_a_stopped_or_gone_monitor_answers_stopped_at_once() {
+    use netstate_sys::CheckError;
+    let (backend, _queue) = QueuedBackend::new().unwrap();
+    let engine = started(backend, Config::default());
+    let handle = engine.handle().clone();
+    handle.stop();
+    assert_eq!(
+        handle.check_now().try_result(),
+        Some(Err(CheckError::Stopped))
+    );
+
+    let (backend, _queue) = QueuedBackend::new().unwrap();
+    let engine = started(backend, Config::default());
+    let handle = engine.handle().clone();
+    drop(engine);
+    assert_eq!(
+        handle.check_now().try_result(),
+        Some(Err(CheckError::Stopped))
+    );
+}
