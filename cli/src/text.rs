@@ -243,4 +243,61 @@ mod tests {
         no_control(&out);
         assert!(out.contains(r"- a\x1bc"), "{out}");
     }
+
+    #[test]
+    fn a_state_lists_addresses_with_their_flags_and_the_default_routes() {
+        use netstate_core::{AddrFlags, DefaultRoute, DefaultRoutes};
+        let mut eth = iface(2, "eth0");
+        eth.addrs = [
+            Address::new("10.0.0.2/24".parse().unwrap()).with_flags(AddrFlags::PERMANENT),
+            Address::new("2001:db8::2/64".parse().unwrap())
+                .with_flags(AddrFlags::PERMANENT | AddrFlags::TENTATIVE),
+        ]
+        .into_iter()
+        .collect();
+        let routes = DefaultRoutes {
+            v4: Some(DefaultRoute::new(
+                2,
+                "eth0",
+                Some("10.0.0.1".parse().unwrap()),
+            )),
+            v6: Some(DefaultRoute::new(2, "eth0", None)),
+        };
+        let text = state(&Snapshot::new(vec![eth], routes).unwrap());
+        let row = text.lines().nth(1).unwrap();
+        assert!(
+            row.ends_with("10.0.0.2/24 2001:db8::2/64 (tentative)"),
+            "permanent is not shown, other flags are: {row}"
+        );
+        assert!(text.contains("\ndefault v4: eth0 via 10.0.0.1\n"), "{text}");
+        assert!(text.contains("\ndefault v6: eth0 (on-link)\n"), "{text}");
+        let none = state(&Snapshot::empty());
+        assert!(
+            none.contains("\ndefault v4: none\ndefault v6: none\n"),
+            "{none}"
+        );
+    }
+
+    /// The clock is the time of day in UTC: read between two readings of
+    /// the system clock, it lies between them.
+    #[test]
+    fn the_clock_is_the_time_of_day_in_utc() {
+        let of_day = |d: std::time::Duration| d.as_millis() % 86_400_000;
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+        };
+        let before = of_day(now());
+        let text = clock();
+        let after = of_day(now());
+        let parts: Vec<u128> = text.split([':', '.']).map(|p| p.parse().unwrap()).collect();
+        assert_eq!(text.len(), 12, "HH:MM:SS.mmm: {text}");
+        let ms = ((parts[0] * 60 + parts[1]) * 60 + parts[2]) * 1000 + parts[3];
+        // (Across midnight, `after` wraps below `before`.)
+        assert!(
+            (before <= ms && ms <= after) || (after < before && (ms >= before || ms <= after)),
+            "{text} = {ms} ms, not between {before} and {after}"
+        );
+    }
 }

@@ -93,6 +93,7 @@ const RTM_REDIRECT: u8 = 0x6;
 const RTM_MISS: u8 = 0x7;
 const RTM_LOCK: u8 = 0x8;
 const RTM_OLDADD_DARWIN: u8 = 0x9;
+const RTM_OLDDEL_DARWIN: u8 = 0xa;
 const RTM_RESOLVE: u8 = 0xb;
 const RTM_NEWADDR: u8 = 0xc;
 const RTM_DELADDR: u8 = 0xd;
@@ -552,6 +553,16 @@ fn a_failed_request_echoed_to_listeners_is_noise() {
             .sa(RTA_NETMASK, mask4(0))
             .build();
         assert_eq!(noise(parser(d), &msg), Noise::FailedRequest);
+        // Any non-zero errno, whichever of its four bytes is set.
+        for errno in [0x100, 0x1_0000, 0x100_0000] {
+            let msg = Msg::rt(d, RTM_ADD, 4, RTF_UP | RTF_GATEWAY)
+                .errno(errno)
+                .sa(RTA_DST, sin(ANY4))
+                .sa(RTA_GATEWAY, sin(GW4))
+                .sa(RTA_NETMASK, mask4(0))
+                .build();
+            assert_eq!(noise(parser(d), &msg), Noise::FailedRequest, "{errno:#x}");
+        }
     }
 }
 
@@ -559,6 +570,8 @@ fn a_failed_request_echoed_to_listeners_is_noise() {
 fn darwin_old_route_types_are_routes_and_unknown_on_freebsd() {
     let msg = default_route_v4(&DARWIN, RTM_OLDADD_DARWIN);
     assert_eq!(event(parser(&DARWIN), &msg).kind, RouteEventKind::RouteNew);
+    let msg = default_route_v4(&DARWIN, RTM_OLDDEL_DARWIN);
+    assert_eq!(event(parser(&DARWIN), &msg).kind, RouteEventKind::RouteDel);
     let msg = default_route_v4(&FREEBSD, RTM_OLDADD_DARWIN);
     assert_eq!(event(parser(&FREEBSD), &msg).kind, RouteEventKind::Unknown);
 }

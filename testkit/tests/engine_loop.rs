@@ -389,3 +389,25 @@ fn a_check_asked_of_a_stopped_or_gone_monitor_answers_stopped_at_once() {
         Some(Err(CheckError::Stopped))
     );
 }
+
+/// Closing through a handle (what a driver does when its loop stops) ends
+/// every subscriber and answers a check asked afterwards with "stopped",
+/// while the engine itself is still there.
+#[test]
+fn closing_through_a_handle_ends_subscribers_and_checks() {
+    use netstate_sys::CheckError;
+    let (backend, _queue) = QueuedBackend::new().unwrap();
+    let engine = started(backend, Config::default());
+    let handle = engine.handle().clone();
+    let (_, mut sub) = handle.subscribe();
+    handle.close();
+    assert_eq!(
+        sub.try_recv().unwrap_err(),
+        netstate_sys::fanout::TryRecvError::Closed
+    );
+    assert_eq!(
+        handle.check_now().try_result(),
+        Some(Err(CheckError::Stopped))
+    );
+    drop(engine);
+}

@@ -297,14 +297,6 @@ pub struct Messages<'a> {
     rest: &'a [u8],
 }
 
-impl<'a> Messages<'a> {
-    /// The bytes not read yet.
-    #[must_use]
-    pub fn remaining(&self) -> &'a [u8] {
-        self.rest
-    }
-}
-
 impl Iterator for Messages<'_> {
     type Item = Result<Message, MessageError>;
 
