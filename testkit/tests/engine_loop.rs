@@ -312,7 +312,7 @@ fn a_socket_that_ended_is_reopened_and_counted() {
     let (backend, faults) = FaultyBackend::new(Box::new(sim));
     let mut engine = Engine::new(Config::default(), Box::new(backend), start).unwrap();
     let mut now = start;
-    let mut wake_at = |engine: &mut Engine, now: Instant| {
+    let wake_at = |engine: &mut Engine, now: Instant| {
         ctl.set_now(now);
         let sleep = SimBackendControl::sleep_clock(Duration::from_secs(100), start, now);
         engine.wake(now, sleep);
