@@ -1261,3 +1261,26 @@ fn mutated_fixtures_never_panic_and_always_end() {
         }
     }
 }
+
+/// The message iterator's size hint holds what it yields: nothing for an
+/// empty buffer, at least one item while bytes remain, and a finite upper
+/// bound.
+#[test]
+fn the_message_iterators_size_hint_bounds_what_it_yields() {
+    for d in BOTH {
+        let three = concat(&[
+            default_route_v4(d, RTM_ADD),
+            default_route_v4(d, RTM_DELETE),
+            default_route_v4(d, RTM_ADD),
+        ]);
+        for buf in [&[][..], &three[..], &three[..7]] {
+            let it = parser(d).messages(buf);
+            let (lo, hi) = it.size_hint();
+            let n = it.count();
+            let hi = hi.expect("a finite upper bound");
+            assert!(lo <= n && n <= hi, "{lo} <= {n} <= {hi}");
+            assert_eq!(lo, usize::from(!buf.is_empty()));
+        }
+        assert_eq!(parser(d).messages(&three).count(), 3);
+    }
+}

@@ -10,6 +10,8 @@
 //! the sockets registered level-triggered, and its `notify` as the wake-up.
 
 use std::io;
+#[cfg(test)]
+use std::os::fd::OwnedFd;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,5 +120,69 @@ impl std::fmt::Debug for Readiness {
             .field("source", &self.source)
             .field("dump", &self.dump)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    use std::time::Instant;
+
+    use super::*;
+
+    // Far longer than a readable descriptor takes to wake a wait, short
+    // enough that a wait that is never woken fails the test.
+    const LONG: Duration = Duration::from_secs(5);
+
+    /// A socket pair with a byte waiting on `.1`: readable until read.
+    fn readable() -> (UnixStream, UnixStream) {
+        let (mut w, r) = UnixStream::pair().unwrap();
+        w.write_all(&[1]).unwrap();
+        (w, r)
+    }
+
+    /// Waits `timeout`; says whether it returned before it ran out (a
+    /// lower bound on time only: it never returns early by itself).
+    fn woke_early(r: &mut Readiness, timeout: Duration) -> bool {
+        let before = Instant::now();
+        r.wait(Some(timeout)).unwrap();
+        before.elapsed() < timeout
+    }
+
+    #[test]
+    fn a_watched_socket_wakes_the_wait_and_an_unwatched_one_does_not() {
+        let mut r = Readiness::new().unwrap();
+        let (_w, source) = readable();
+        r.watch_source(source.as_fd()).unwrap();
+        assert!(woke_early(&mut r, LONG), "readable source");
+        r.unwatch_source(source.as_fd());
+        assert!(!woke_early(&mut r, Duration::from_millis(20)));
+
+        let (_w, dump) = readable();
+        r.watch_dump(dump.as_fd()).unwrap();
+        r.watch_dump(dump.as_fd()).unwrap(); // twice: still one registration
+        assert!(woke_early(&mut r, LONG), "readable dump socket");
+        r.unwatch_dump(dump.as_fd());
+        assert!(!woke_early(&mut r, Duration::from_millis(20)));
+    }
+
+    /// A new dump socket that got the old one's descriptor number (the old
+    /// one closed in between) is watched like any other.
+    #[test]
+    fn a_dump_socket_reusing_a_closed_ones_number_is_watched() {
+        let mut r = Readiness::new().unwrap();
+        let (_w1, first) = UnixStream::pair().unwrap();
+        r.watch_dump(first.as_fd()).unwrap();
+        r.unwatch_dump(first.as_fd());
+        let number = first.as_raw_fd();
+        let mut first = OwnedFd::from(first);
+        let (_w2, second) = readable();
+        // The second socket now lives under the first one's number.
+        rustix::io::dup2(&second, &mut first).unwrap();
+        drop(second);
+        assert_eq!(first.as_raw_fd(), number);
+        r.watch_dump(first.as_fd()).unwrap();
+        assert!(woke_early(&mut r, LONG), "the reused number is watched");
     }
 }
