@@ -349,17 +349,6 @@ pub enum Message {
     Noise(Noise),
 }
 
-impl Message {
-    /// The hint, if the message is one.
-    #[must_use]
-    pub fn event(&self) -> Option<&RouteEvent> {
-        match self {
-            Message::Event(event) => Some(event),
-            Message::Noise(_) => None,
-        }
-    }
-}
-
 /// Why a well-formed message was dropped before it became a hint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
