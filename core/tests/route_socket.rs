@@ -1284,3 +1284,54 @@ fn the_message_iterators_size_hint_bounds_what_it_yields() {
         assert_eq!(parser(d).messages(&three).count(), 3);
     }
 }
+
+/// The counts of two buffers add up to the counts of both read as one, field
+/// by field (the reader sums them per datagram).
+#[test]
+fn parse_counts_add_up_field_by_field() {
+    for d in BOTH {
+        let miss = Msg::rt(d, RTM_MISS, 0, RTF_DONE)
+            .sa(RTA_DST, sin([17, 253, 144, 10]))
+            .build();
+        let buf = concat(&[
+            default_route_v4(d, RTM_ADD),
+            miss,
+            Msg::rt(d, RTM_ADD, 4, 0).version(4).build(),
+            Msg::rt(d, 0x7f, 4, 0).build(),
+        ]);
+        let p = parser(d);
+        let one = p.parse(&buf, |_| {});
+        assert!(
+            one.messages > 1
+                && one.events > 1
+                && one.noise > 0
+                && one.wrong_version > 0
+                && one.unknown > 0,
+            "every count above one or zero: {one:?}"
+        );
+        let mut sum = one;
+        sum += one;
+        let both = p.parse(&concat(&[buf.clone(), buf.clone()]), |_| {});
+        assert_eq!(sum, both);
+        // And an unreadable tail adds its own count.
+        let mut bad = buf.clone();
+        bad.extend([0xff, 0x00, 0x05, RTM_ADD]);
+        let mut with_bad = one;
+        with_bad += p.parse(&bad[buf.len()..], |_| {});
+        assert_eq!(with_bad, p.parse(&bad, |_| {}));
+        assert!(with_bad.malformed > 0, "{with_bad:?}");
+    }
+}
+
+#[test]
+fn a_message_error_names_the_message_and_what_is_wrong() {
+    let e = MessageError::WrongVersion {
+        version: 4,
+        msg_type: RTM_ADD,
+    };
+    let text = e.to_string();
+    assert!(
+        text.contains("version 4") && text.contains(&format!("type {RTM_ADD}")),
+        "{text}"
+    );
+}

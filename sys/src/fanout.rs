@@ -425,4 +425,93 @@ mod tests {
             TryRecvError::Empty
         );
     }
+
+    /// A waker that counts its wake-ups.
+    fn counting_waker() -> (std::task::Waker, Arc<std::sync::atomic::AtomicUsize>) {
+        struct Count(Arc<std::sync::atomic::AtomicUsize>);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        (std::task::Waker::from(Arc::new(Count(n.clone()))), n)
+    }
+
+    #[test]
+    fn polling_gives_each_change_then_the_end_and_wakes_the_last_poller() {
+        use futures_core::Stream;
+        let f = Fanout::new(4);
+        let mut s = f.subscribe();
+        let (first, first_woken) = counting_waker();
+        let (last, last_woken) = counting_waker();
+        assert!(s.poll_recv(&mut Context::from_waker(&first)).is_pending());
+        assert!(s.poll_recv(&mut Context::from_waker(&last)).is_pending());
+        f.publish(&change(1, &state(0), &state(1)));
+        assert_eq!(
+            last_woken.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the task that polled last is woken"
+        );
+        assert_eq!(first_woken.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(Stream::size_hint(&s), (1, None));
+        assert!(!s.is_empty());
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match std::pin::Pin::new(&mut s).poll_next(&mut cx) {
+            Poll::Ready(Some(c)) => assert_eq!(c.seq, 1),
+            other => panic!("the published change: {other:?}"),
+        }
+        assert!(s.is_empty());
+        assert_eq!(Stream::size_hint(&s), (0, None));
+        f.close();
+        assert!(matches!(s.poll_recv(&mut cx), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn recv_awaits_the_next_change_and_none_at_the_end() {
+        let f = Fanout::new(4);
+        let mut s = f.subscribe();
+        f.publish(&change(1, &state(0), &state(1)));
+        f.close();
+        use std::future::Future;
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        {
+            let mut next = std::pin::pin!(s.recv());
+            match next.as_mut().poll(&mut cx) {
+                Poll::Ready(Some(c)) => assert_eq!(c.seq, 1),
+                other => panic!("the published change: {other:?}"),
+            }
+        }
+        let mut end = std::pin::pin!(s.recv());
+        assert!(matches!(end.as_mut().poll(&mut cx), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn a_timed_receive_gives_a_change_the_end_or_empty_after_its_timeout() {
+        let f = Fanout::new(4);
+        let mut s = f.subscribe();
+        f.publish(&change(1, &state(0), &state(1)));
+        // A change already there comes at once, however long the wait.
+        assert_eq!(s.recv_timeout(Duration::from_secs(5)).map(|c| c.seq), Ok(1));
+        let asked = Duration::from_millis(20);
+        let before = std::time::Instant::now();
+        assert_eq!(s.recv_timeout(asked).unwrap_err(), TryRecvError::Empty);
+        assert!(
+            before.elapsed() >= asked,
+            "gave up after {:?}",
+            before.elapsed()
+        );
+        f.close();
+        assert_eq!(
+            s.recv_timeout(Duration::from_secs(5)).unwrap_err(),
+            TryRecvError::Closed,
+            "the end comes at once"
+        );
+    }
+
+    #[test]
+    fn a_receive_error_says_what_happened() {
+        assert!(TryRecvError::Empty.to_string().contains("no change"));
+        assert!(TryRecvError::Closed.to_string().contains("stopped"));
+    }
 }

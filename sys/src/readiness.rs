@@ -167,6 +167,18 @@ mod tests {
         assert!(!woke_early(&mut r, Duration::from_millis(20)));
     }
 
+    /// A wake-up from a handle wakes the wait once: consumed at the
+    /// engine's wake-up, it does not wake the next wait.
+    #[test]
+    fn a_notification_wakes_one_wait_and_is_consumed() {
+        let mut r = Readiness::new().unwrap();
+        r.poller().notify().unwrap();
+        assert!(woke_early(&mut r, LONG));
+        r.poller().notify().unwrap();
+        r.consume();
+        assert!(!woke_early(&mut r, Duration::from_millis(20)));
+    }
+
     /// A new dump socket that got the old one's descriptor number (the old
     /// one closed in between) is watched like any other.
     #[test]
