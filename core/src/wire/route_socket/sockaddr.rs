@@ -30,7 +30,7 @@ impl<'a> Sockaddrs<'a> {
             if addrs & (1 << i) == 0 {
                 continue;
             }
-            let Some(&sa_len) = body.get(pos + SA_LEN_OFFSET) else {
+            let Some(&sa_len) = body.get(pos..).and_then(|sa| sa.get(SA_LEN_OFFSET)) else {
                 if layout.short_tail {
                     // Darwin ends the message where a trailing zero-length
                     // address would start.
