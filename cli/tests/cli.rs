@@ -742,6 +742,15 @@ fn replay_prints_what_the_library_publishes_as_json_and_as_text() {
     let text = String::from_utf8(out.stdout).unwrap();
     let first = text.lines().next().unwrap();
     assert!(first.contains("#1 initial"), "{first}");
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("INDEX"),
+        "the state's table follows the first header\n{text}"
+    );
+    assert_eq!(
+        text.matches("INDEX").count(),
+        1,
+        "one table, the first's\n{text}"
+    );
     for i in want[0].new.interfaces() {
         assert!(text.contains(&i.name), "{} missing from\n{text}", i.name);
     }
