@@ -361,6 +361,27 @@ mod tests {
     }
 
     #[test]
+    fn an_added_interface_lists_its_addresses_with_their_flags_but_permanent() {
+        use crate::flags::AddrFlags;
+        let mut eth0 = iface(2, "eth0", "10.0.0.2/24");
+        eth0.addrs[0].flags = AddrFlags::PERMANENT;
+        eth0.addrs.push(
+            Address::new("2001:db8::2/64".parse().unwrap())
+                .with_flags(AddrFlags::PERMANENT | AddrFlags::TENTATIVE),
+        );
+        let c = Change::new(
+            2,
+            Cause::Event,
+            snapshot(vec![], None),
+            snapshot(vec![eth0], None),
+        );
+        assert_eq!(
+            c.to_string(),
+            "#2 event major\n  + eth0 up 10.0.0.2/24 2001:db8::2/64 (tentative)"
+        );
+    }
+
+    #[test]
     fn an_mtu_whose_interface_is_not_in_the_new_state_prints_as_changed() {
         let old = snapshot(vec![iface(2, "eth0", "10.0.0.2/24")], None);
         let mut eth0 = iface(2, "eth0", "10.0.0.2/24");
