@@ -2,7 +2,7 @@
 //! around it: for driver and engine tests that need more datagrams queued
 //! at once than any real socket holds (a socketpair queues 10 by default),
 //! datagrams a kernel would rarely send (another sender's, unreadable ones,
-//! the end of the socket), or an enumeration that answers when the test
+//! an overflow, the end of the socket), or an enumeration that answers when the test
 //! says — and need no root.
 //!
 //! The source is readable — level-triggered, like a socket with data — for
@@ -37,6 +37,8 @@ pub enum Datagram {
     Foreign,
     /// A datagram of which this many messages could not be parsed.
     Malformed(u32),
+    /// The socket's buffer overflowed: messages were lost.
+    Overflow,
     /// The end of the socket: it must be replaced.
     Closed,
 }
@@ -142,6 +144,7 @@ impl EventSource for QueuedSource {
                 *malformed = malformed.saturating_add(n);
                 SourceRead::Read
             }
+            Datagram::Overflow => SourceRead::Overflow,
             Datagram::Closed => SourceRead::Closed,
         })
     }

@@ -158,3 +158,45 @@ fn each_occurrence_is_one_event_at_its_level_and_datagrams_are_none() {
         );
     });
 }
+
+#[test]
+fn an_overflow_and_an_interrupted_read_are_one_event_each() {
+    use netstate_core::{RouteEvent, RouteEventKind};
+    use netstate_testkit::queued::{Datagram, QueuedBackend};
+    let events = Recorder::default();
+    tracing::subscriber::with_default(events.clone(), || {
+        let (queued, queue) = QueuedBackend::new().unwrap();
+        let (backend, faults) = FaultyBackend::new(Box::new(queued));
+        let config = Config::builder().debounce(Duration::ZERO).build().unwrap();
+        let mut engine = Engine::new(config, Box::new(backend), Instant::now()).unwrap();
+        engine.block_until_started().unwrap();
+        events.take();
+
+        queue.push_datagrams([Datagram::Overflow]);
+        engine.wake(Instant::now(), netstate_sys::sleep_clock());
+        let overflowed = (
+            Level::WARN,
+            "route socket overflowed: events were lost, reading the whole state again".to_owned(),
+        );
+        let seen = events.take();
+        assert_eq!(
+            seen.iter().filter(|e| **e == overflowed).count(),
+            1,
+            "{seen:?}"
+        );
+
+        faults.interrupt_next(1);
+        queue.push([RouteEvent::new(RouteEventKind::LinkNew).with_index(1)]);
+        engine.wake(Instant::now(), netstate_sys::sleep_clock());
+        let interrupted = (
+            Level::DEBUG,
+            "the interface table changed while it was read: reading it again".to_owned(),
+        );
+        let seen = events.take();
+        assert_eq!(
+            seen.iter().filter(|e| **e == interrupted).count(),
+            1,
+            "{seen:?}"
+        );
+    });
+}
