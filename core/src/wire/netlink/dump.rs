@@ -243,10 +243,11 @@ impl SnapshotCollector {
                     let errno = e.code.map_or(0, |c| c.get().saturating_neg());
                     let is_lookup = matches!(stage, Stage::RouteV4 | Stage::RouteV6);
                     let gone = stage == Stage::Link && errno == ENODEV;
-                    if errno == 0 || gone || (is_lookup && NO_ROUTE_ERRNOS.contains(&errno)) {
-                        if is_lookup && errno != 0 {
-                            self.lookup = Some(LookupAnswer::from_errno(errno));
-                        }
+                    let no_route = is_lookup && NO_ROUTE_ERRNOS.contains(&errno);
+                    if no_route {
+                        self.lookup = Some(LookupAnswer::from_errno(errno));
+                    }
+                    if errno == 0 || gone || no_route {
                         progress = Progress::Done;
                     } else {
                         return Err(DumpError::Kernel(errno));
@@ -691,6 +692,18 @@ mod tests {
             Err(DumpError::Kernel(19)),
             "ENODEV on a whole dump is an error"
         );
+    }
+
+    #[test]
+    fn a_no_route_errno_ends_only_a_route_lookup() {
+        for errno in NO_ROUTE_ERRNOS {
+            let mut c = SnapshotCollector::new();
+            assert_eq!(
+                c.feed(Stage::Links, 1, &error(1, errno)),
+                Err(DumpError::Kernel(errno)),
+                "errno {errno} on a link dump"
+            );
+        }
     }
 
     #[test]
