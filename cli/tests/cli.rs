@@ -243,20 +243,7 @@ fn a_recorded_trace_replays_to_the_same_output() {
             .map(|l| serde_json::from_str::<Value>(l).unwrap()),
     );
 
-    let out = Command::new(BIN)
-        .args(["replay", "--json", trace.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let replayed: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let replayed = replay_json(&trace);
     assert!(live.len() >= 3);
     assert_eq!(
         replayed, live,
@@ -676,6 +663,25 @@ fn a_trace_that_answers_an_enumeration_never_asked_for_is_an_error() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `netstate replay --json` of `trace`: one JSON value per line printed;
+/// the command must succeed.
+fn replay_json(trace: &std::path::Path) -> Vec<Value> {
+    let out = Command::new(BIN)
+        .args(["replay", "--json", trace.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// The shipped trace recorded from a simulation: replaying it needs no
 /// kernel.
 fn shipped_trace() -> std::path::PathBuf {
@@ -712,20 +718,7 @@ fn replay_prints_what_the_library_publishes_as_json_and_as_text() {
         "the shipped trace publishes several changes"
     );
 
-    let out = Command::new(BIN)
-        .args(["replay", "--json", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let got = replay_json(&path);
     let want_json: Vec<Value> = want
         .iter()
         .map(|c| serde_json::to_value(c).unwrap())

@@ -136,6 +136,19 @@ fn refresh(targets: &[u32], found: Vec<Interface>, routes: RouteHops) -> Refresh
     Refresh::new(targets.iter().copied().collect(), found, routes).unwrap()
 }
 
+/// A routes-only refresh whose IPv4 default route goes through interface
+/// 12, which no state has: only a full read can name it.
+fn default_via_unknown_interface() -> Refresh {
+    refresh(
+        &[],
+        vec![],
+        RouteHops {
+            v4: hop(12, "10.12.0.1"),
+            v6: None,
+        },
+    )
+}
+
 fn eth0_route() -> RouteHops {
     RouteHops {
         v4: hop(2, "10.0.0.1"),
@@ -342,17 +355,7 @@ fn an_answer_that_cannot_be_merged_asks_for_a_full_read_at_once() {
     h.hint(RouteEvent::new(RouteEventKind::RouteNew).with_route(254, 0));
     let (id, _) = h.targets();
     // The default route moved to an interface nobody has told about yet.
-    h.refreshed(
-        id,
-        refresh(
-            &[],
-            vec![],
-            RouteHops {
-                v4: hop(12, "10.12.0.1"),
-                v6: None,
-            },
-        ),
-    );
+    h.refreshed(id, default_via_unknown_interface());
     let (_, scope) = h.expect_enumerate();
     assert_eq!(scope, Scope::All);
     assert_eq!(h.r.stats().enumeration_failures, 0, "not a failure");
@@ -552,16 +555,6 @@ fn with_a_filter_a_targeted_read_keeps_what_it_keeps_and_what_it_hides() {
     // after a hidden one: only a full read can say.
     h.hint(RouteEvent::new(RouteEventKind::RouteNew).with_route(254, 0));
     let (id, _) = h.targets();
-    h.refreshed(
-        id,
-        refresh(
-            &[],
-            vec![],
-            RouteHops {
-                v4: hop(12, "10.12.0.1"),
-                v6: None,
-            },
-        ),
-    );
+    h.refreshed(id, default_via_unknown_interface());
     assert_eq!(h.expect_enumerate().1, Scope::All);
 }

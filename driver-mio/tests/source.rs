@@ -248,13 +248,7 @@ fn datagrams_beyond_one_wake_ups_cap_are_read_without_another_event() {
     use netstate_testkit::queued::QueuedBackend;
 
     let (backend, queue) = QueuedBackend::new().expect("queued backend");
-    let hour = Duration::from_secs(3600);
-    let config = Config::builder()
-        .debounce(hour)
-        .max_wait(hour)
-        .reconcile_interval(None)
-        .build()
-        .expect("valid config");
+    let config = netstate_testkit::queued::readiness_only_config();
     let mut source =
         MonitorSource::build(MonitorSource::builder(config).backend(Box::new(backend)))
             .expect("source");

@@ -316,6 +316,7 @@ impl Fed {
 
 #[cfg(test)]
 mod tests {
+    use crate::test_waker::counting_waker;
     use std::sync::Arc;
 
     use netstate_core::{Cause, Snapshot};
@@ -533,18 +534,6 @@ mod tests {
             Fed::Failed(OsError::new("x")).judge(before, before),
             Ended::Failed(e) if e == OsError::new("x")
         ));
-    }
-
-    /// A waker that counts its wake-ups.
-    fn counting_waker() -> (Waker, Arc<std::sync::atomic::AtomicUsize>) {
-        struct Count(Arc<std::sync::atomic::AtomicUsize>);
-        impl std::task::Wake for Count {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
-        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        (Waker::from(Arc::new(Count(count.clone()))), count)
     }
 
     /// Polls the check once with a waker that does nothing.

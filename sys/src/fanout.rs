@@ -309,6 +309,7 @@ impl futures_core::Stream for Subscriber {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_waker::counting_waker;
     use netstate_core::{Address, Cause, Interface, Snapshot};
 
     fn state(n: u32) -> Arc<Snapshot> {
@@ -424,18 +425,6 @@ mod tests {
             s.recv_timeout(Duration::from_millis(1)).unwrap_err(),
             TryRecvError::Empty
         );
-    }
-
-    /// A waker that counts its wake-ups.
-    fn counting_waker() -> (std::task::Waker, Arc<std::sync::atomic::AtomicUsize>) {
-        struct Count(Arc<std::sync::atomic::AtomicUsize>);
-        impl std::task::Wake for Count {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
-        let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        (std::task::Waker::from(Arc::new(Count(n.clone()))), n)
     }
 
     #[test]

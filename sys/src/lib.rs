@@ -64,6 +64,8 @@ mod handle;
 mod linux;
 mod log;
 mod readiness;
+#[cfg(test)]
+mod test_waker;
 
 pub use backend::{
     Backend, EnumerateFailure, EnumerationCounters, EnumerationPoll, EventSource, SourceRead,

@@ -768,13 +768,7 @@ pub fn datagrams_queued_on_a_socketpair_are_all_read_at_one_wake_up<H: DriverHar
 pub fn datagrams_beyond_one_wake_ups_cap_are_read_without_another_event<H: DriverHarness>() {
     use netstate_core::{RouteEvent, RouteEventKind};
     let (backend, queue) = QueuedBackend::new().expect("queued backend");
-    let hour = Duration::from_secs(3600);
-    let config = Config::builder()
-        .debounce(hour)
-        .max_wait(hour)
-        .reconcile_interval(None)
-        .build()
-        .expect("valid config");
+    let config = crate::queued::readiness_only_config();
     let m = H::start(config, Box::new(backend));
     let before = H::stats(&m);
     let total = MAX_DATAGRAMS_PER_WAKE + 5;

@@ -25,8 +25,22 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use netstate_core::{DefaultRoutes, Interface, OsError, RouteEvent, Snapshot};
+use netstate_core::{Config, DefaultRoutes, Interface, OsError, RouteEvent, Snapshot};
 use netstate_sys::{Backend, EnumerationCounters, EnumerationPoll, EventSource, SourceRead};
+
+/// A configuration under which only the source's readiness can wake a
+/// monitor's loop: the debounce and maximum wait are an hour and there is
+/// no reconcile (for tests that a lost wake-up must fail, not delay).
+#[must_use]
+pub fn readiness_only_config() -> Config {
+    let hour = std::time::Duration::from_secs(3600);
+    Config::builder()
+        .debounce(hour)
+        .max_wait(hour)
+        .reconcile_interval(None)
+        .build()
+        .expect("an hour's debounce and maximum wait are valid")
+}
 
 /// One queued datagram, as the source reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -189,13 +189,7 @@ fn wake(engine: &mut Engine) {
 #[test]
 fn foreign_and_unreadable_datagrams_are_counted_and_an_unreadable_one_is_a_hint() {
     let (backend, queue) = QueuedBackend::new().unwrap();
-    let hour = Duration::from_secs(3600);
-    let config = Config::builder()
-        .debounce(hour)
-        .max_wait(hour)
-        .reconcile_interval(None)
-        .build()
-        .unwrap();
+    let config = netstate_testkit::queued::readiness_only_config();
     let mut engine = started(backend, config);
     let before = engine.handle().stats();
     queue.push_datagrams([
