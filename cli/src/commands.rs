@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use netstate_core::trace::{Replayer, TraceEvent, TraceHeader, TraceRecord};
+use netstate_core::trace::{Replayer, TraceHeader, TraceLine, TraceReader};
 use netstate_core::{Action, Change, Config, Filter};
-use netstate_sys::{Recorded, Recorder};
+use netstate_sys::Recorder;
 use netstate_tokio::Monitor;
 use rustix::event::{PollFd, PollFlags};
 use rustix::io::Errno;
@@ -269,20 +269,11 @@ fn recorder(path: &Path, config: &Config) -> Result<(Recorder, TraceFile), CliEr
     let failed = Arc::new(Notify::new());
     let (seen, notify) = (error.clone(), failed.clone());
     let mut broken = false;
-    let mut start = Instant::now();
-    let r: Recorder = Box::new(move |now, rec| {
-        let event = match rec {
-            Recorded::Start => {
-                start = now;
-                return;
-            }
-            Recorded::Input(input) => TraceEvent::Input(input.clone()),
-            Recorded::Timeout => TraceEvent::Timeout,
-        };
+    let r: Recorder = Box::new(move |record| {
         if broken {
             return;
         }
-        if let Err(e) = writeln!(w, "{}", to_json(&TraceRecord::new(start, now, event))) {
+        if let Err(e) = writeln!(w, "{}", to_json(&record)) {
             broken = true;
             seen.lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -529,21 +520,25 @@ fn replay(path: &Path, json: bool) -> Result<(), CliError> {
         why,
     };
     let mut lines = Lines::new(BufReader::new(file), MAX_TRACE_LINE);
-    let header: TraceHeader = match lines.next_line().map_err(bad)? {
-        Some((n, l)) => {
-            serde_json::from_str(l).map_err(|e| bad((n, format!("not a trace header: {e}"))))?
-        }
-        None => return Err(bad((1, "empty file: no trace header".into()))),
-    };
-    let mut replayer =
-        Replayer::new(&header, Instant::now()).map_err(|e| bad((1, e.to_string())))?;
+    let mut reader = TraceReader::new();
+    let mut replayer = None;
     let mut out = Out::new();
     while let Some((n, line)) = lines.next_line().map_err(bad)? {
-        if line.trim().is_empty() {
+        let record = match reader.read_line(line) {
+            Ok(Some(TraceLine::Header(header))) => {
+                let r =
+                    Replayer::new(&header, Instant::now()).map_err(|e| bad((n, e.to_string())))?;
+                replayer = Some(r);
+                continue;
+            }
+            Ok(Some(TraceLine::Record(record))) => record,
+            Ok(None) => continue,
+            Err(e) => return Err(bad((e.line(), e.to_string()))),
+        };
+        // A record is read only after the header, which made the replayer.
+        let Some(replayer) = replayer.as_mut() else {
             continue;
-        }
-        let record: TraceRecord =
-            serde_json::from_str(line).map_err(|e| bad((n, e.to_string())))?;
+        };
         let at = record.at_ns;
         for action in replayer
             .apply(record)
@@ -558,6 +553,9 @@ fn replay(path: &Path, json: bool) -> Result<(), CliError> {
             break;
         }
     }
+    reader
+        .finish()
+        .map_err(|e| bad((e.line(), e.to_string())))?;
     Ok(())
 }
 

@@ -792,3 +792,36 @@ fn replay_into_a_closed_pipe_ends_quietly_and_into_a_full_disk_is_an_error() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// A trace's blank lines are skipped wherever they are, the header's too;
+/// a file of blank lines is a trace without a header: one error line
+/// naming line 1, never an empty success.
+#[test]
+fn blank_lines_are_skipped_and_a_trace_without_a_header_is_an_error() {
+    let dir = temp_dir("blank-lines");
+    let lines = a_trace();
+    let spaced = dir.join("spaced.jsonl");
+    std::fs::write(&spaced, format!("\n \n{}\n\n", lines.join("\n\n"))).unwrap();
+    let plain = dir.join("plain.jsonl");
+    std::fs::write(&plain, lines.join("\n") + "\n").unwrap();
+    let run = |path: &std::path::Path| {
+        Command::new(BIN)
+            .args(["replay", "--json", path.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let (a, b) = (run(&spaced), run(&plain));
+    assert!(a.status.success(), "{a:?}");
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout, "blank lines change nothing");
+
+    let blank = dir.join("blank.jsonl");
+    std::fs::write(&blank, "\n  \n\t\n").unwrap();
+    let out = run(&blank);
+    assert_one_error_line(&out, "a blank trace", "blank.jsonl:1: ");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no header"),
+        "{out:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

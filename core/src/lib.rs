@@ -46,7 +46,6 @@ mod reconciler;
 pub mod refresh;
 mod snapshot;
 mod timer;
-#[cfg(feature = "serde")]
 pub mod trace;
 pub mod wire;
 

@@ -33,6 +33,8 @@ use netstate_core::{
     RouteEventKind, Scope,
 };
 
+use netstate_core::trace::{TraceEvent, TraceRecord};
+
 use crate::backend::{Backend, EnumerateFailure, EnumerationPoll, EventSource, SourceRead};
 use crate::check::{ended, Checks};
 use crate::error::StartError;
@@ -59,20 +61,12 @@ pub struct Woken {
     pub more_queued: bool,
 }
 
-/// One input or timeout of the engine's Reconciler, for trace recording.
-#[derive(Clone, Copy, Debug)]
-pub enum Recorded<'a> {
-    /// The Reconciler was created at this call's instant: record times are
-    /// offsets from it. Always the first call a recorder gets.
-    Start,
-    /// `handle_input` was called with this input.
-    Input(&'a Input),
-    /// `handle_timeout` was called.
-    Timeout,
-}
-
-/// A callback that receives every input the Reconciler gets, with its time.
-pub type Recorder = Box<dyn FnMut(Instant, Recorded<'_>) + Send>;
+/// A callback that receives, in order, a [`TraceRecord`] for every input
+/// the Reconciler gets and every timeout it handles, timed from the
+/// Reconciler's creation: the records of a trace that
+/// [`netstate_core::trace::Replayer`] replays to what the engine published
+/// (with a header from [`TraceHeader::for_engine`](netstate_core::trace::TraceHeader::for_engine)).
+pub type Recorder = Box<dyn FnMut(TraceRecord) + Send>;
 
 /// What a monitor is built from, the same for every driver: the
 /// configuration, and optionally another backend (a network namespace, a
@@ -220,12 +214,10 @@ impl Engine {
         })
     }
 
-    /// Records every input and timeout from now on (`netstate record`);
-    /// the recorder first gets [`Recorded::Start`] with the instant the
-    /// Reconciler was created. Set it before the first [`wake`](Self::wake)
-    /// for a trace that replays from the start.
-    pub fn set_recorder(&mut self, mut recorder: Recorder) {
-        recorder(self.created, Recorded::Start);
+    /// Records every input and timeout from now on (`netstate record`),
+    /// timed from the Reconciler's creation. Set it before the first
+    /// [`wake`](Self::wake) for a trace that replays from the start.
+    pub fn set_recorder(&mut self, recorder: Recorder) {
         self.recorder = Some(recorder);
     }
 
@@ -332,7 +324,7 @@ impl Engine {
             self.enumeration_progress(now, poll);
         }
         if let Some(r) = &mut self.recorder {
-            r(now, Recorded::Timeout);
+            r(TraceRecord::new(self.created, now, TraceEvent::Timeout));
         }
         self.reconciler.handle_timeout(now);
         self.run_actions(now);
@@ -354,9 +346,7 @@ impl Engine {
     }
 
     fn record(&mut self, now: Instant, input: &Input) {
-        if let Some(r) = &mut self.recorder {
-            r(now, Recorded::Input(input));
-        }
+        record_input(&mut self.recorder, self.created, now, input);
     }
 
     /// Feeds one input. Actions are carried out once the wake-up's inputs
@@ -376,12 +366,11 @@ impl Engine {
             };
             let mut malformed = 0;
             // Each hint goes straight into the core as it is parsed.
-            let (reconciler, recorder) = (&mut self.reconciler, &mut self.recorder);
+            let (reconciler, recorder, created) =
+                (&mut self.reconciler, &mut self.recorder, self.created);
             let mut hint = |e| {
                 let input = Input::Route(e);
-                if let Some(r) = recorder {
-                    r(now, Recorded::Input(&input));
-                }
+                record_input(recorder, created, now, &input);
                 reconciler.handle_input(now, input);
             };
             let result = source.read(&mut self.buf, &mut hint, &mut malformed);
@@ -571,5 +560,18 @@ impl Drop for Engine {
             self.readiness.unwatch_dump(old.as_fd());
         }
         self.shared.close();
+    }
+}
+
+/// Hands `input` to the recorder, if there is one, as a record timed from
+/// `created`. A free function so that the socket drain can record while it
+/// holds the Reconciler.
+fn record_input(recorder: &mut Option<Recorder>, created: Instant, now: Instant, input: &Input) {
+    if let Some(r) = recorder {
+        r(TraceRecord::new(
+            created,
+            now,
+            TraceEvent::Input(input.clone()),
+        ));
     }
 }

@@ -74,7 +74,7 @@ pub use backend::{
 pub use bsd::{route_socket_platform, GetifaddrsBackend, RouteSocketReader};
 pub use check::{Check, CheckError, CheckOutcome, CheckResult};
 pub use clock::sleep_clock;
-pub use engine::{Engine, MonitorBuilder, Recorded, Recorder, Woken, MAX_DATAGRAMS_PER_WAKE};
+pub use engine::{Engine, MonitorBuilder, Recorder, Woken, MAX_DATAGRAMS_PER_WAKE};
 pub use error::StartError;
 #[cfg(unix)]
 pub use getifaddrs::{GetifaddrsEnumerator, GetifaddrsError};

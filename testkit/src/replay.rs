@@ -1,5 +1,5 @@
 //! Trace replay: load a trace recorded by `netstate record` (or written by
-//! [`Sim::trace_lines`](crate::sim::Sim::trace_lines)) and run it through a
+//! [`Trace::from_sim`]) and run it through a
 //! fresh Reconciler, so that a field failure becomes a regression test.
 //!
 //! A trace is JSON lines: a [`TraceHeader`] (format version and the
@@ -21,7 +21,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netstate_core::trace::{ReplayError, Replayer, TraceHeader, TraceRecord};
+use netstate_core::trace::{
+    ReplayError, Replayer, TraceHeader, TraceReadError, TraceReader, TraceRecord,
+};
 use netstate_core::{Action, Change, Snapshot, Stats};
 
 use crate::sim::{Core, Sim};
@@ -32,15 +34,9 @@ use crate::sim::{Core, Sim};
 pub enum TraceError {
     /// The file could not be read.
     Io(std::io::Error),
-    /// The trace has no header line.
-    Empty,
-    /// A line is not valid JSON of the expected shape.
-    Parse {
-        /// The 1-based line number.
-        line: usize,
-        /// What serde_json said.
-        error: serde_json::Error,
-    },
+    /// The text is not a trace: no header line, or a line that is not JSON
+    /// of the expected shape (its line is [`TraceReadError::line`]).
+    Read(TraceReadError),
     /// The core refused a record (unsupported version, invalid
     /// configuration, time going backwards).
     Replay {
@@ -55,8 +51,7 @@ impl fmt::Display for TraceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TraceError::Io(e) => write!(f, "cannot read the trace: {e}"),
-            TraceError::Empty => f.write_str("the trace is empty (no header line)"),
-            TraceError::Parse { line, error } => write!(f, "line {line}: {error}"),
+            TraceError::Read(e) => write!(f, "line {}: {e}", e.line()),
             TraceError::Replay { line, error } => write!(f, "line {line}: {error}"),
         }
     }
@@ -66,9 +61,8 @@ impl std::error::Error for TraceError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             TraceError::Io(e) => Some(e),
-            TraceError::Parse { error, .. } => Some(error),
+            TraceError::Read(e) => Some(e),
             TraceError::Replay { error, .. } => Some(error),
-            TraceError::Empty => None,
         }
     }
 }
@@ -104,20 +98,7 @@ impl Trace {
 
     /// Parses a trace from its text.
     pub fn parse(text: &str) -> Result<Self, TraceError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l))
-            .filter(|(_, l)| !l.trim().is_empty());
-        let (n, first) = lines.next().ok_or(TraceError::Empty)?;
-        let header: TraceHeader =
-            serde_json::from_str(first).map_err(|error| TraceError::Parse { line: n, error })?;
-        let mut records = Vec::new();
-        for (line, text) in lines {
-            let r: TraceRecord =
-                serde_json::from_str(text).map_err(|error| TraceError::Parse { line, error })?;
-            records.push((line, r));
-        }
+        let (header, records) = TraceReader::read_str(text).map_err(TraceError::Read)?;
         Ok(Trace { header, records })
     }
 
@@ -186,13 +167,19 @@ mod tests {
         let text =
             format!("{header}\n\n{{\"at_ns\":5,\"timeout\":null}}\n{{\"at_ns\":6,\"bogus\":1}}\n");
         match Trace::parse(&text) {
-            Err(TraceError::Parse { line, .. }) => assert_eq!(line, 4),
+            Err(TraceError::Read(e)) => assert_eq!(e.line(), 4),
             other => panic!("expected a parse error on line 4, got {other:?}"),
         }
-        assert!(matches!(Trace::parse("\n\n"), Err(TraceError::Empty)));
+        assert!(matches!(
+            Trace::parse("\n\n"),
+            Err(TraceError::Read(TraceReadError::Empty))
+        ));
         match Trace::parse("{nope") {
-            Err(e @ TraceError::Parse { line: 1, .. }) => {
-                assert!(e.to_string().starts_with("line 1:"))
+            Err(e @ TraceError::Read(_)) => {
+                assert!(
+                    e.to_string().starts_with("line 1: not a trace header"),
+                    "{e}"
+                )
             }
             other => panic!("{other:?}"),
         }

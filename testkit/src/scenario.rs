@@ -554,7 +554,7 @@ impl fmt::Display for Failure {
                 writeln!(
                     f,
                     "reproduce: Scenario::from_json(<scenario>)?.run()? gives this run; \
-                     its .log_text() and .trace_lines() show it whole"
+                     its .log_text() shows it whole, replay::Trace::from_sim(&run) its trace"
                 )?;
             }
             Err(e) => writeln!(f, "scenario: {:?} ({e})", self.scenario)?,

@@ -29,8 +29,9 @@
 //! [`Observations`] (the truth's history, every publication, enumeration and
 //! input, for the property checkers in [`crate::props`]), a human-readable
 //! [`Sim::log`], and the exact trace of the core's inputs in the format of
-//! [`netstate_core::trace`] ([`Sim::trace_lines`]), which replays to the
-//! same publications.
+//! [`netstate_core::trace`] ([`Sim::trace`]; written as JSON lines by
+//! [`Trace::from_sim`](crate::replay::Trace::from_sim)), which replays to
+//! the same publications.
 
 use core::fmt;
 use std::cmp::Reverse;
@@ -38,7 +39,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netstate_core::trace::{TraceEvent, TraceHeader, TraceRecord};
+use netstate_core::trace::{TraceEvent, TraceRecord};
 use netstate_core::{
     Action, Cause, Change, Config, EnumerationId, Input, Interface, MonitorFailure, OsError,
     Reconciler, Refresh, RouteEvent, RouteEventKind, RouteHop, RouteHops, Scope, Snapshot, Targets,
@@ -749,16 +750,6 @@ impl<C: Core> Sim<C> {
     #[must_use]
     pub fn trace(&self) -> &[TraceRecord] {
         &self.trace
-    }
-
-    /// The trace as JSON lines (header first), the format `netstate record`
-    /// writes and [`crate::replay`] reads.
-    pub fn trace_lines(&self) -> Result<Vec<String>, serde_json::Error> {
-        let mut lines = vec![serde_json::to_string(&TraceHeader::new(&self.config))?];
-        for r in &self.trace {
-            lines.push(serde_json::to_string(r)?);
-        }
-        Ok(lines)
     }
 
     fn filtered(&self, s: &Snapshot) -> Snapshot {

@@ -7,36 +7,24 @@ use std::time::{Duration, Instant};
 
 use netstate_core::trace::{Replayer, TraceEvent, TraceHeader, TraceRecord};
 use netstate_core::{Action, Change, Config, RouteEvent, RouteEventKind};
-use netstate_sys::{Engine, Recorded, StartError};
+use netstate_sys::{Engine, StartError};
 use netstate_testkit::engine_sim::{sim_backend, BackendFaults, SimBackendControl};
 use netstate_testkit::faults::FaultyBackend;
 use netstate_testkit::net::{starting_table, NetOp};
 use netstate_testkit::queued::{Datagram, QueuedBackend};
 
-/// What an engine's recorder was given, as trace records.
+/// What an engine's recorder was given.
 #[derive(Clone, Default)]
-struct Tape(Arc<Mutex<(Option<Instant>, Vec<TraceRecord>)>>);
+struct Tape(Arc<Mutex<Vec<TraceRecord>>>);
 
 impl Tape {
     fn recorder(&self) -> netstate_sys::Recorder {
         let tape = self.0.clone();
-        Box::new(move |now, recorded| {
-            let mut tape = tape.lock().unwrap();
-            let event = match recorded {
-                Recorded::Start => {
-                    tape.0 = Some(now);
-                    return;
-                }
-                Recorded::Input(input) => TraceEvent::Input(input.clone()),
-                Recorded::Timeout => TraceEvent::Timeout,
-            };
-            let start = tape.0.expect("Start is recorded first");
-            tape.1.push(TraceRecord::new(start, now, event));
-        })
+        Box::new(move |record| tape.lock().unwrap().push(record))
     }
 
     fn records(&self) -> Vec<TraceRecord> {
-        self.0.lock().unwrap().1.clone()
+        self.0.lock().unwrap().clone()
     }
 }
 
@@ -130,10 +118,10 @@ fn waiting_for_the_first_state_waits_rather_than_spins() {
     let handle = engine.handle().clone();
     let wakes = Arc::new(Mutex::new(0u32));
     let counted = wakes.clone();
-    engine.set_recorder(Box::new(move |now, recorded| {
-        if let Recorded::Timeout = recorded {
+    engine.set_recorder(Box::new(move |record| {
+        if let TraceEvent::Timeout = record.event {
             *counted.lock().unwrap() += 1;
-            if now.duration_since(start) > timeout {
+            if Duration::from_nanos(record.at_ns) > timeout {
                 handle.stop();
             }
         }

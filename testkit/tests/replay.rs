@@ -39,7 +39,7 @@ proptest! {
         let b = scenario.run().map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(!a.trace().is_empty());
         prop_assert_eq!(a.log_text(), b.log_text());
-        prop_assert_eq!(a.trace_lines().ok(), b.trace_lines().ok());
+        prop_assert_eq!(Trace::from_sim(&a).to_jsonl().ok(), Trace::from_sim(&b).to_jsonl().ok());
     }
 
     /// A simulated run's trace, written as JSON lines and read back,

@@ -1,26 +1,40 @@
-//! Recorded traces (feature `serde`): every input a Reconciler received,
-//! with its time, so a run can be replayed exactly through the core.
+//! Recorded traces: every input a Reconciler received, with its time, so a
+//! run can be replayed exactly through the core.
 //!
-//! A trace is JSON lines: first a [`TraceHeader`] (format version and the
-//! configuration), then one [`TraceRecord`] per input or timeout, in order.
-//! The Reconciler is deterministic, so [`Replayer`] fed the same records
-//! performs the same actions and publishes the same changes as the live run.
-//! This module only defines the format and the replay; reading and writing
-//! lines (`serde_json`) is the caller's.
+//! A trace is a [`TraceHeader`] (format version and the configuration), then
+//! one [`TraceRecord`] per input or timeout, in order. The same two types
+//! are used from recording to replay: `netstate_sys::Engine` hands its
+//! recorder a [`TraceRecord`] per input, the testkit's simulation records
+//! them, and [`Replayer`] replays them. The Reconciler is deterministic, so
+//! a [`Replayer`] fed the same records performs the same actions and
+//! publishes the same changes as the live run.
+//!
+//! On disk a trace is JSON lines (feature `serde` for the shape): the header,
+//! then a record per line. Feature `trace-json` adds [`TraceReader`], the one
+//! reader of that text (the command's `replay` and the testkit's `Trace`
+//! both use it); writing a line is `serde_json::to_string` of a header or a
+//! record.
 
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Backoff, Config, ConfigError};
 use crate::filter::Filter;
 use crate::reconciler::{Action, EnumerationId, Input, Reconciler};
 
+#[cfg(feature = "trace-json")]
+mod read;
+#[cfg(feature = "trace-json")]
+pub use read::{TraceLine, TraceReadError, TraceReader};
+
 /// The trace format version this crate writes and reads.
 pub const TRACE_VERSION: u32 = 1;
 
 /// The first line of a trace: its format and the configuration it ran with.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct TraceHeader {
     /// Always [`TRACE_VERSION`].
     pub netstate_trace: u32,
@@ -28,14 +42,15 @@ pub struct TraceHeader {
     pub config: TraceConfig,
     /// When the recorded driver drained the Reconciler's actions (absent in
     /// traces written before it was recorded: after every record).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub drains: Drains,
 }
 
 /// When a recorded driver drained the Reconciler's actions, which replay
 /// must do the same way to take the same decisions.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Drains {
     /// After every input and timeout (the simulation's driver).
@@ -74,31 +89,48 @@ impl TraceHeader {
 /// nanosecond: a trace replays with exactly the configuration it was
 /// recorded with, and only a configuration [`Config`] itself rejects is
 /// rejected on reading.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[allow(missing_docs)] // each field is the Config field of the same name
 pub struct TraceConfig {
-    #[serde(rename = "debounce_ms", with = "millis")]
+    #[cfg_attr(feature = "serde", serde(rename = "debounce_ms", with = "millis"))]
     pub debounce: Duration,
-    #[serde(rename = "max_wait_ms", with = "millis")]
+    #[cfg_attr(feature = "serde", serde(rename = "max_wait_ms", with = "millis"))]
     pub max_wait: Duration,
-    #[serde(rename = "reconcile_ms", with = "millis::option")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "reconcile_ms", with = "millis::option")
+    )]
     pub reconcile: Option<Duration>,
-    #[serde(rename = "jump_threshold_ms", with = "millis")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "jump_threshold_ms", with = "millis")
+    )]
     pub jump_threshold: Duration,
-    #[serde(rename = "rebind_backoff_ms", with = "millis::pair")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "rebind_backoff_ms", with = "millis::pair")
+    )]
     pub rebind_backoff: [Duration; 2],
-    #[serde(rename = "retry_backoff_ms", with = "millis::pair")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "retry_backoff_ms", with = "millis::pair")
+    )]
     pub retry_backoff: [Duration; 2],
-    #[serde(rename = "enumeration_timeout_ms", with = "millis")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "enumeration_timeout_ms", with = "millis")
+    )]
     pub enumeration_timeout: Duration,
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub ignore_names: Vec<String>,
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub ignore_prefixes: Vec<String>,
     pub max_route_prefix_len: u8,
 }
 
 /// Durations as milliseconds, lossless (see [`TraceConfig`]).
+#[cfg(feature = "serde")]
 mod millis {
     use std::time::Duration;
 
@@ -237,8 +269,9 @@ impl TryFrom<&TraceConfig> for Config {
 // Most records are inputs; boxing them to shrink the timeout records
 // would cost an allocation per recorded hint for nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum TraceEvent {
     /// [`Reconciler::handle_input`] was called with this input.
     Input(Input),
@@ -247,12 +280,13 @@ pub enum TraceEvent {
 }
 
 /// One line of a trace after the header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct TraceRecord {
     /// Nanoseconds since the Reconciler was created.
     pub at_ns: u64,
     /// What happened then.
-    #[serde(flatten)]
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub event: TraceEvent,
 }
 
