@@ -10,7 +10,7 @@
 //! publishes the same changes as the live run.
 //!
 //! On disk a trace is JSON lines (feature `serde` for the shape): the header,
-//! then a record per line. Feature `trace-json` adds [`TraceReader`], the one
+//! then a record per line. Feature `trace-json` adds `TraceReader`, the one
 //! reader of that text (the command's `replay` and the testkit's `Trace`
 //! both use it); writing a line is `serde_json::to_string` of a header or a
 //! record.

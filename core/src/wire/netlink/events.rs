@@ -8,10 +8,10 @@
 //! counted in [`EventStats::malformed`], and the caller should treat it as
 //! a possibly lost change (the driver reports it as an `Unknown` hint).
 
-use super::attrs::{for_each_attr, u16_at, u32_at};
+use super::attrs::{for_each_attr, frame, u32_at};
 use super::{
-    align, AF_INET, AF_INET6, HEADER_LEN, NLMSG_ERROR, NLMSG_OVERRUN, RTM_DELADDR, RTM_DELLINK,
-    RTM_DELROUTE, RTM_DELRULE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE, RTM_NEWRULE,
+    AF_INET, AF_INET6, NLMSG_ERROR, NLMSG_OVERRUN, RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE,
+    RTM_DELRULE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE, RTM_NEWRULE,
 };
 use crate::event::{Family, InterfaceName, RouteEvent, RouteEventKind};
 
@@ -122,18 +122,13 @@ pub fn parse_events(datagram: &[u8], mut out: impl FnMut(RouteEvent)) -> EventSt
     let mut stats = EventStats::default();
     let mut rest = datagram;
     while !rest.is_empty() {
-        let (Some(len), Some(kind)) = (u32_at(rest, 0), u16_at(rest, 4)) else {
-            stats.malformed += 1;
-            break;
-        };
-        let len = len as usize;
-        if len < HEADER_LEN || len > rest.len() {
+        let Some((frame, next)) = frame(rest) else {
             // The length cannot be trusted: nothing after it can be framed.
             stats.malformed += 1;
             break;
-        }
+        };
         stats.messages += 1;
-        let body = &rest[HEADER_LEN..len];
+        let (kind, body) = (frame.kind, frame.body);
         match kind {
             NLMSG_ERROR => stats.errors += 1,
             NLMSG_OVERRUN => stats.overruns += 1,
@@ -148,7 +143,7 @@ pub fn parse_events(datagram: &[u8], mut out: impl FnMut(RouteEvent)) -> EventSt
             // NLMSG_NOOP, NLMSG_DONE, and kinds the monitor does not ask for.
             _ => stats.ignored += 1,
         }
-        rest = rest.get(align(len)..).unwrap_or(&[]);
+        rest = next;
     }
     stats
 }
@@ -157,7 +152,7 @@ pub fn parse_events(datagram: &[u8], mut out: impl FnMut(RouteEvent)) -> EventSt
 mod tests {
     use super::*;
     use crate::wire::netlink::fixtures::*;
-    use crate::wire::netlink::NLMSG_DONE;
+    use crate::wire::netlink::{HEADER_LEN, NLMSG_DONE};
 
     fn collect(d: &[u8]) -> (Vec<RouteEvent>, EventStats) {
         let mut v = Vec::new();

@@ -54,9 +54,10 @@
 
 use std::net::IpAddr;
 
-use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteMessage, RouteType, RouteVia,
-};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::attrs::{for_each_attr, u16_at, u32_at};
+use super::{AF_INET, AF_INET6};
 
 /// `RTM_F_FIB_MATCH`: answer a `RTM_GETROUTE` with the matched FIB entry.
 pub const RTM_F_FIB_MATCH: u32 = 0x2000;
@@ -67,6 +68,26 @@ pub const RTM_F_CLONED: u32 = 0x200;
 pub const MAX_DEFAULT_PREFIX_LEN: u8 = 1;
 
 const ENETUNREACH: i32 = 101;
+/// `sizeof(struct rtmsg)`.
+const RTMSG_LEN: usize = 12;
+/// `RTN_UNICAST`: a gateway or direct route.
+const RTN_UNICAST: u8 = 1;
+/// `RTA_OIF`: the output interface.
+const RTA_OIF: u16 = 4;
+/// `RTA_GATEWAY`: the gateway, of the route's family.
+const RTA_GATEWAY: u16 = 5;
+/// `RTA_VIA`: the gateway, of another family (`struct rtvia`).
+const RTA_VIA: u16 = 18;
+
+/// An address of 4 or 16 bytes.
+fn ip(b: &[u8]) -> Option<IpAddr> {
+    if let Ok(v4) = <[u8; 4]>::try_from(b) {
+        return Some(IpAddr::V4(Ipv4Addr::from(v4)));
+    }
+    <[u8; 16]>::try_from(b)
+        .ok()
+        .map(|v6| IpAddr::V6(Ipv6Addr::from(v6)))
+}
 
 /// The fields of a route lookup's answer (`RTM_NEWROUTE`) that matter here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,32 +106,39 @@ pub struct RouteAnswer {
 }
 
 impl RouteAnswer {
-    /// Reads an answer decoded by `netlink-packet-route`.
+    /// Reads the body of a lookup's answer (`RTM_NEWROUTE`: an `rtmsg`,
+    /// then attributes) in place. `None` when the `rtmsg` is short, an
+    /// attribute's length runs past the message, or `RTA_OIF` is not 4
+    /// bytes: the answer cannot be trusted. A gateway (`RTA_GATEWAY`: 4 or
+    /// 16 bytes; `RTA_VIA`: a family, then 4 or 16 bytes) of another shape
+    /// is no gateway; other attributes are not looked at.
     #[must_use]
-    pub fn from_message(m: &RouteMessage) -> Self {
+    pub fn parse(body: &[u8]) -> Option<Self> {
+        let fixed = body.get(..RTMSG_LEN)?;
         let mut answer = RouteAnswer {
-            unicast: m.header.kind == RouteType::Unicast,
-            dst_len: m.header.destination_prefix_length,
-            cloned: m.header.flags.bits() & RTM_F_CLONED != 0,
+            unicast: fixed[7] == RTN_UNICAST,
+            dst_len: fixed[1],
+            cloned: u32_at(fixed, 8)? & RTM_F_CLONED != 0,
             oif: None,
             gateway: None,
         };
-        for a in &m.attributes {
-            match a {
-                RouteAttribute::Oif(i) => answer.oif = Some(*i),
-                RouteAttribute::Gateway(g) => {
-                    answer.gateway = match g {
-                        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
-                        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
-                        _ => None,
-                    };
-                }
-                RouteAttribute::Via(RouteVia::Inet(v4)) => answer.gateway = Some(IpAddr::V4(*v4)),
-                RouteAttribute::Via(RouteVia::Inet6(v6)) => answer.gateway = Some(IpAddr::V6(*v6)),
-                _ => {}
+        let mut oif_ok = true;
+        let framed = for_each_attr(&body[RTMSG_LEN..], |kind, value| match kind {
+            RTA_OIF => {
+                answer.oif = u32_at(value, 0);
+                oif_ok &= value.len() == 4;
             }
-        }
-        answer
+            RTA_GATEWAY => answer.gateway = ip(value),
+            RTA_VIA => {
+                answer.gateway = match (u16_at(value, 0), value.get(2..)) {
+                    (Some(f), Some(a)) if f == u16::from(AF_INET) && a.len() == 4 => ip(a),
+                    (Some(f), Some(a)) if f == u16::from(AF_INET6) && a.len() == 16 => ip(a),
+                    _ => None,
+                };
+            }
+            _ => {}
+        });
+        (framed && oif_ok).then_some(answer)
     }
 
     /// The interface and gateway, read as a plain lookup's answer: the
@@ -223,6 +251,7 @@ pub fn kernel_honours_fib_match(release: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::netlink::fixtures::{attr, lookup_answer_body};
 
     fn route(dst_len: u8, oif: Option<u32>) -> LookupAnswer {
         LookupAnswer::Route(RouteAnswer {
@@ -245,31 +274,121 @@ mod tests {
     /// `RTA_VIA` (a next hop of another family than the route's, RFC 5549).
     #[test]
     fn a_gateway_is_read_from_rta_gateway_or_rta_via_of_either_family() {
-        let answer = |attribute: RouteAttribute| {
-            let mut m = RouteMessage::default();
-            m.header.kind = RouteType::Unicast;
-            m.attributes = vec![RouteAttribute::Oif(3), attribute];
-            RouteAnswer::from_message(&m).plain_route()
+        // A unicast IPv4 answer through interface 3, plus `extra`.
+        let answer = |extra: Vec<u8>| {
+            let mut body = lookup_answer_body(AF_INET, 0, 0, None, Some(3), None);
+            body.extend(extra);
+            RouteAnswer::parse(&body).and_then(|a| a.plain_route())
         };
-        let v4 = std::net::Ipv4Addr::new(10, 1, 0, 254);
-        let v6: std::net::Ipv6Addr = "fe80::1".parse().unwrap();
-        assert_eq!(
-            answer(RouteAttribute::Gateway(RouteAddress::Inet(v4))),
-            Some((3, Some(IpAddr::V4(v4))))
+        let via = |family: u8, addr: &[u8]| {
+            let mut v = u16::from(family).to_ne_bytes().to_vec();
+            v.extend(addr);
+            attr(RTA_VIA, &v)
+        };
+        let v4 = Ipv4Addr::new(10, 1, 0, 254);
+        let v6: Ipv6Addr = "fe80::1".parse().unwrap();
+        let (v4_gw, v6_gw) = (
+            Some((3, Some(IpAddr::V4(v4)))),
+            Some((3, Some(IpAddr::V6(v6)))),
         );
+        assert_eq!(answer(attr(RTA_GATEWAY, &v4.octets())), v4_gw);
+        assert_eq!(answer(attr(RTA_GATEWAY, &v6.octets())), v6_gw);
+        assert_eq!(answer(via(AF_INET, &v4.octets())), v4_gw);
+        assert_eq!(answer(via(AF_INET6, &v6.octets())), v6_gw);
+        // RTA_PRIORITY: no gateway.
+        assert_eq!(answer(attr(6, &5u32.to_ne_bytes())), Some((3, None)));
+        // A gateway of no address's length, a via whose family and length
+        // disagree, or that is too short for a family: no gateway.
+        assert_eq!(answer(attr(RTA_GATEWAY, &[10, 1, 0])), Some((3, None)));
+        assert_eq!(answer(via(AF_INET, &v6.octets())), Some((3, None)));
+        assert_eq!(answer(via(AF_INET6, &v4.octets())), Some((3, None)));
+        assert_eq!(answer(attr(RTA_VIA, &[2])), Some((3, None)));
+    }
+
+    /// What cannot be trusted is no answer: a short `rtmsg`, an attribute
+    /// running past the message, an `RTA_OIF` of another size than 4.
+    #[test]
+    fn a_malformed_answer_is_none() {
+        let good = lookup_answer_body(AF_INET6, 0, 0, None, Some(9), Some(&[0xfe, 0x80]));
+        let read = RouteAnswer::parse(&good).unwrap();
         assert_eq!(
-            answer(RouteAttribute::Gateway(RouteAddress::Inet6(v6))),
-            Some((3, Some(IpAddr::V6(v6))))
+            (read.oif, read.unicast, read.cloned, read.dst_len),
+            (Some(9), true, false, 0)
         );
-        assert_eq!(
-            answer(RouteAttribute::Via(RouteVia::Inet(v4))),
-            Some((3, Some(IpAddr::V4(v4))))
+        assert_eq!(RouteAnswer::parse(&good[..11]), None);
+        assert!(
+            RouteAnswer::parse(&good[..12]).is_some(),
+            "no attributes is an answer"
         );
-        assert_eq!(
-            answer(RouteAttribute::Via(RouteVia::Inet6(v6))),
-            Some((3, Some(IpAddr::V6(v6))))
-        );
-        assert_eq!(answer(RouteAttribute::Priority(5)), Some((3, None)));
+        let mut runs_past = good.clone();
+        runs_past.extend(200u16.to_ne_bytes());
+        runs_past.extend(6u16.to_ne_bytes());
+        assert_eq!(RouteAnswer::parse(&runs_past), None);
+        let mut odd_oif = lookup_answer_body(AF_INET, 0, 0, None, None, None);
+        odd_oif.extend(attr(RTA_OIF, &[1, 0]));
+        assert_eq!(RouteAnswer::parse(&odd_oif), None);
+        // Not unicast (a local route), and a plain IPv4 answer (cloned).
+        let mut local = lookup_answer_body(AF_INET, 32, RTM_F_CLONED, None, Some(1), None);
+        local[7] = 2;
+        let read = RouteAnswer::parse(&local).unwrap();
+        assert_eq!((read.unicast, read.cloned, read.dst_len), (false, true, 32));
+        assert_eq!(read.plain_route(), None);
+    }
+
+    proptest::proptest! {
+        /// Any well-formed answer (random fixed fields, random attributes
+        /// of the kinds a lookup answer carries, in any order) reads as
+        /// `netlink-packet-route` (the crate this reader replaced) decodes
+        /// it.
+        #[test]
+        fn answers_read_as_netlink_packet_route_decodes_them(
+            family in proptest::sample::select(vec![AF_INET, AF_INET6]),
+            dst_len in 0u8..=128,
+            kind in 0u8..12,
+            rtm_flags in proptest::prop_oneof![proptest::strategy::Just(0u32), proptest::strategy::Just(RTM_F_CLONED), proptest::strategy::Just(RTM_F_FIB_MATCH), proptest::num::u32::ANY],
+            attrs in proptest::collection::vec((0u8..6, proptest::num::u32::ANY, proptest::collection::vec(proptest::num::u8::ANY, 16)), 0..6),
+        ) {
+            use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType, RouteVia};
+            use netlink_packet_core::Parseable;
+
+            let width = if family == AF_INET { 4 } else { 16 };
+            let mut body = vec![family, dst_len, 0, 0, 254, 3, 0, kind];
+            body.extend(rtm_flags.to_ne_bytes());
+            for (which, n, bytes) in &attrs {
+                body.extend(match which {
+                    0 => attr(RTA_OIF, &n.to_ne_bytes()),
+                    1 => attr(RTA_GATEWAY, &bytes[..width]),
+                    2 => {
+                        let (f, w) = if n % 2 == 0 { (AF_INET, 4) } else { (AF_INET6, 16) };
+                        let mut v = u16::from(f).to_ne_bytes().to_vec();
+                        v.extend(&bytes[..w]);
+                        attr(RTA_VIA, &v)
+                    }
+                    3 => attr(15, &n.to_ne_bytes()), // RTA_TABLE
+                    4 => attr(6, &n.to_ne_bytes()),  // RTA_PRIORITY
+                    _ => attr(1, &bytes[..width]),   // RTA_DST
+                });
+            }
+            let m = RouteMessage::parse(&body[..]).unwrap();
+            let mut expected = RouteAnswer {
+                unicast: m.header.kind == RouteType::Unicast,
+                dst_len: m.header.destination_prefix_length,
+                cloned: m.header.flags.bits() & RTM_F_CLONED != 0,
+                oif: None,
+                gateway: None,
+            };
+            for a in &m.attributes {
+                match a {
+                    RouteAttribute::Oif(i) => expected.oif = Some(*i),
+                    RouteAttribute::Gateway(RouteAddress::Inet(v4)) => expected.gateway = Some(IpAddr::V4(*v4)),
+                    RouteAttribute::Gateway(RouteAddress::Inet6(v6)) => expected.gateway = Some(IpAddr::V6(*v6)),
+                    RouteAttribute::Via(RouteVia::Inet(v4)) => expected.gateway = Some(IpAddr::V4(*v4)),
+                    RouteAttribute::Via(RouteVia::Inet6(v6)) => expected.gateway = Some(IpAddr::V6(*v6)),
+                    _ => {}
+                }
+            }
+            proptest::prop_assert_eq!(RouteAnswer::parse(&body), Some(expected));
+        }
     }
 
     #[test]
