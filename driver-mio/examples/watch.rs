@@ -4,7 +4,7 @@
 //! The monitor is a `MonitorSource` in this program's own `mio::Poll`; the
 //! first change it hands out is the initial state.
 //!
-//! `cargo run -p netstate-mio --example watch`
+//! `cargo run -p netstate-mio --example watch-mio`
 
 use std::io::{self, Write};
 use std::time::Instant;
@@ -40,12 +40,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Writes one line; `false` once stdout is closed (`| head`).
-fn print(change: &Change) -> Result<bool, Box<dyn std::error::Error>> {
+fn print(change: &Change) -> io::Result<bool> {
     let line = serde_json::to_string(change)?;
-    let mut out = io::stdout().lock();
-    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+    match writeln!(io::stdout().lock(), "{line}") {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }

@@ -1,12 +1,12 @@
 //! Prints this host's network state, then every change, one JSON object a
 //! line: the lines of `netstate watch --json`. Runs until interrupted.
 //!
-//! `cargo run -p netstate-smol --example watch`
+//! `cargo run -p netstate-smol --example watch-smol`
 
 use std::io::{self, Write};
-use std::sync::Arc;
 
-use netstate_core::{Cause, Change, Config, Snapshot};
+use netstate_core::{Change, Config};
+use netstate_smol::Monitor;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Any executor works (smol, async-std, ...); this is smol's own.
@@ -15,14 +15,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn watch(ex: &async_executor::Executor<'_>) -> Result<(), Box<dyn std::error::Error>> {
+    let (monitor, task) = Monitor::build(Monitor::builder(Config::default()))?;
+    // Subscribed before the task runs: the first change is the initial
+    // state (seq 1, cause `initial`).
+    let (_, mut changes) = monitor.subscribe();
     // The monitor is a task on the application's executor.
-    let monitor =
-        netstate_smol::Monitor::new(Config::default(), |task| ex.spawn(task).detach()).await?;
-    // The state and a subscriber to every change after it, in one call.
-    let (first, mut changes) = monitor.subscribe();
-    if !print(&initial(&first))? {
-        return Ok(());
-    }
+    ex.spawn(task).detach();
+    monitor.ready().await?;
     while let Some(change) = changes.recv().await {
         if !print(&change)? {
             break;
@@ -31,23 +30,12 @@ async fn watch(ex: &async_executor::Executor<'_>) -> Result<(), Box<dyn std::err
     Ok(())
 }
 
-/// The first line: the whole state as added to an empty one, cause `initial`.
-fn initial(state: &Arc<Snapshot>) -> Change {
-    Change::new(
-        1,
-        Cause::Initial,
-        Arc::new(Snapshot::empty()),
-        state.clone(),
-    )
-}
-
 /// Writes one line; `false` once stdout is closed (`| head`).
-fn print(change: &Change) -> Result<bool, Box<dyn std::error::Error>> {
+fn print(change: &Change) -> io::Result<bool> {
     let line = serde_json::to_string(change)?;
-    let mut out = io::stdout().lock();
-    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+    match writeln!(io::stdout().lock(), "{line}") {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }

@@ -4,18 +4,16 @@
 //! `cargo run -p netstate-tokio --example watch`
 
 use std::io::{self, Write};
-use std::sync::Arc;
 
-use netstate_core::{Cause, Change, Config, Snapshot};
+use netstate_core::{Change, Config};
+use netstate_tokio::Monitor;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let monitor = netstate_tokio::Monitor::new(Config::default()).await?;
-    // The state and a subscriber to every change after it, in one call.
-    let (first, mut changes) = monitor.subscribe();
-    if !print(&initial(&first))? {
-        return Ok(());
-    }
+    // Subscribed before the first publication: the first change is the
+    // initial state (seq 1, cause `initial`).
+    let (_monitor, mut changes) =
+        Monitor::start_subscribed(Monitor::builder(Config::default())).await?;
     while let Some(change) = changes.recv().await {
         if !print(&change)? {
             break;
@@ -24,23 +22,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The first line: the whole state as added to an empty one, cause `initial`.
-fn initial(state: &Arc<Snapshot>) -> Change {
-    Change::new(
-        1,
-        Cause::Initial,
-        Arc::new(Snapshot::empty()),
-        state.clone(),
-    )
-}
-
 /// Writes one line; `false` once stdout is closed (`| head`).
-fn print(change: &Change) -> Result<bool, Box<dyn std::error::Error>> {
+fn print(change: &Change) -> io::Result<bool> {
     let line = serde_json::to_string(change)?;
-    let mut out = io::stdout().lock();
-    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+    match writeln!(io::stdout().lock(), "{line}") {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }

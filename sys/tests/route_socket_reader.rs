@@ -4,8 +4,9 @@
 //! messages laid out from the Darwin and FreeBSD headers, alone and under
 //! an `Engine`.
 //!
-//! The builders below are a trimmed copy of the ones in
-//! `core/tests/route_socket.rs` (which documents the layouts).
+//! The messages come from core's byte builders
+//! (`netstate_core::wire::route_socket::fixtures`, which documents the
+//! layouts).
 //!
 //! macOS has no `SOCK_SEQPACKET` for `AF_UNIX`, so these tests build on
 //! Linux and FreeBSD only.
@@ -17,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use netstate_core::wire::route_socket::fixtures::*;
 use netstate_core::wire::route_socket::{Parser, Platform};
 use netstate_core::{
     Cause, Config, DefaultRoute, DefaultRoutes, Interface, InterfaceFlags, OsError, RouteEvent,
@@ -29,197 +31,7 @@ use netstate_sys::{
 use rustix::net::{socketpair, AddressFamily, SendFlags, SocketFlags, SocketType};
 
 // ---------------------------------------------------------------------------
-// Fixtures: the two dialects and a message builder.
-
-struct Dialect {
-    platform: Platform,
-    version: u8,
-    align: usize,
-    rt_msghdr: usize,
-    if_msghdr: usize,
-    ifa_msghdr: usize,
-    sockaddr_dl: usize,
-}
-
-const DARWIN: Dialect = Dialect {
-    platform: Platform::Darwin,
-    version: 5,
-    align: 4,
-    rt_msghdr: 92,
-    if_msghdr: 112,
-    ifa_msghdr: 20,
-    sockaddr_dl: 20,
-};
-
-const FREEBSD: Dialect = Dialect {
-    platform: Platform::FreeBsd,
-    version: 5,
-    align: 8,
-    rt_msghdr: 152,
-    if_msghdr: 168,
-    ifa_msghdr: 20,
-    sockaddr_dl: 54,
-};
-
-const RTM_ADD: u8 = 0x1;
-const RTM_DELETE: u8 = 0x2;
-const RTM_LOSING: u8 = 0x5;
-const RTM_MISS: u8 = 0x7;
-const RTM_NEWADDR: u8 = 0xc;
-const RTM_IFINFO: u8 = 0xe;
-const RTM_IFANNOUNCE_FREEBSD: u8 = 0x11;
-
-const RTA_DST: u32 = 0x1;
-const RTA_GATEWAY: u32 = 0x2;
-const RTA_NETMASK: u32 = 0x4;
-const RTA_IFP: u32 = 0x10;
-const RTA_IFA: u32 = 0x20;
-
-const RTF_UP: u32 = 0x1;
-const RTF_GATEWAY: u32 = 0x2;
-const RTF_HOST: u32 = 0x4;
-const RTF_DONE: u32 = 0x40;
-const RTF_STATIC: u32 = 0x800;
-
-const AF_INET: u8 = 2;
-const AF_LINK: u8 = 18;
-
-struct Msg {
-    d: &'static Dialect,
-    bytes: Vec<u8>,
-    addrs_offset: Option<usize>,
-    addrs: u32,
-}
-
-impl Msg {
-    fn header(d: &'static Dialect, msg_type: u8, len: usize, addrs_offset: Option<usize>) -> Msg {
-        let mut bytes = vec![0; len];
-        bytes[2] = d.version;
-        bytes[3] = msg_type;
-        Msg {
-            d,
-            bytes,
-            addrs_offset,
-            addrs: 0,
-        }
-    }
-
-    /// `struct rt_msghdr`.
-    fn rt(d: &'static Dialect, msg_type: u8, index: u16, flags: u32) -> Msg {
-        let mut m = Msg::header(d, msg_type, d.rt_msghdr, Some(12));
-        m.put_u16(4, index);
-        m.put_u32(8, flags);
-        m
-    }
-
-    /// `struct if_msghdr`.
-    fn ifm(d: &'static Dialect, index: u16, flags: u32) -> Msg {
-        let mut m = Msg::header(d, RTM_IFINFO, d.if_msghdr, Some(4));
-        m.put_u32(8, flags);
-        m.put_u16(12, index);
-        m
-    }
-
-    /// `struct ifa_msghdr`.
-    fn ifam(d: &'static Dialect, msg_type: u8, index: u16) -> Msg {
-        let mut m = Msg::header(d, msg_type, d.ifa_msghdr, Some(4));
-        m.put_u16(12, index);
-        m
-    }
-
-    /// FreeBSD's `struct if_announcemsghdr`.
-    fn ifan(index: u16, name: &str, what: u16) -> Msg {
-        let mut m = Msg::header(&FREEBSD, RTM_IFANNOUNCE_FREEBSD, 24, None);
-        m.put_u16(4, index);
-        m.bytes[6..6 + name.len()].copy_from_slice(name.as_bytes());
-        m.put_u16(22, what);
-        m
-    }
-
-    fn put_u16(&mut self, at: usize, v: u16) {
-        self.bytes[at..at + 2].copy_from_slice(&v.to_le_bytes());
-    }
-
-    fn put_u32(&mut self, at: usize, v: u32) {
-        self.bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    }
-
-    /// Appends the socket address for bit `rta`, padded by the dialect.
-    fn sa(mut self, rta: u32, sa: Vec<u8>) -> Msg {
-        self.addrs |= rta;
-        let start = self.bytes.len();
-        let padded = if sa.is_empty() {
-            self.d.align
-        } else {
-            sa.len().div_ceil(self.d.align) * self.d.align
-        };
-        self.bytes.extend_from_slice(&sa);
-        self.bytes.resize(start + padded, 0);
-        self
-    }
-
-    fn build(mut self) -> Vec<u8> {
-        if let Some(at) = self.addrs_offset {
-            let addrs = self.addrs;
-            self.put_u32(at, addrs);
-        }
-        let len = u16::try_from(self.bytes.len()).unwrap();
-        self.put_u16(0, len);
-        self.bytes
-    }
-}
-
-fn sin(a: [u8; 4]) -> Vec<u8> {
-    let mut sa = vec![0; 16];
-    sa[0] = 16;
-    sa[1] = AF_INET;
-    sa[4..8].copy_from_slice(&a);
-    sa
-}
-
-/// A trimmed netmask, as the kernel sends it (no bytes at all for `/0`).
-fn mask4(prefix: usize) -> Vec<u8> {
-    let mut mask = [0u8; 4];
-    for bit in 0..prefix {
-        mask[bit / 8] |= 0x80 >> (bit % 8);
-    }
-    let used = mask.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
-    if used == 0 {
-        return Vec::new();
-    }
-    let mut sa = vec![0; 4];
-    sa.extend_from_slice(&mask[..used]);
-    sa[0] = u8::try_from(sa.len()).unwrap();
-    sa
-}
-
-/// `struct sockaddr_dl` with a name and an Ethernet address.
-fn dl(d: &Dialect, index: u16, name: &str) -> Vec<u8> {
-    let len = (8 + name.len() + 6).max(d.sockaddr_dl);
-    let mut sa = vec![0; len];
-    sa[0] = u8::try_from(len).unwrap();
-    sa[1] = AF_LINK;
-    sa[2..4].copy_from_slice(&index.to_le_bytes());
-    sa[4] = 6; // IFT_ETHER
-    sa[5] = u8::try_from(name.len()).unwrap();
-    sa[6] = 6;
-    sa[8..8 + name.len()].copy_from_slice(name.as_bytes());
-    sa[8 + name.len()..8 + name.len() + 6].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
-    sa
-}
-
-fn default_route_v4(d: &'static Dialect, msg_type: u8, index: u16) -> Vec<u8> {
-    Msg::rt(
-        d,
-        msg_type,
-        index,
-        RTF_UP | RTF_GATEWAY | RTF_STATIC | RTF_DONE,
-    )
-    .sa(RTA_DST, sin([0; 4]))
-    .sa(RTA_GATEWAY, sin([10, 0, 0, 1]))
-    .sa(RTA_NETMASK, mask4(0))
-    .build()
-}
+// Fixtures beyond core's.
 
 fn new_addr_v4(d: &'static Dialect, index: u16, name: &str) -> Vec<u8> {
     Msg::ifam(d, RTM_NEWADDR, index)
@@ -327,12 +139,19 @@ fn nothing_queued_is_would_block() {
 fn datagrams_queued_before_one_drain_are_all_read() {
     for d in [&DARWIN, &FREEBSD] {
         let (mut reader, peer) = pair(d);
-        send(&peer, &default_route_v4(d, RTM_ADD, 4));
+        send(&peer, &default_route_v4(d, RTM_ADD));
         send(&peer, &new_addr_v4(d, 4, "en0"));
-        send(&peer, &Msg::ifm(d, 4, 0x8843).build());
-        send(&peer, &default_route_v4(d, RTM_DELETE, 4));
+        send(
+            &peer,
+            &Msg::ifm(d, RTM_IFINFO, d.if_msghdr, 4, 0x8843).build(),
+        );
+        send(&peer, &default_route_v4(d, RTM_DELETE));
         // Two messages in one datagram (as a sysctl dump would hand them).
-        let two = [miss(d), Msg::ifm(d, 5, 0x8843).build()].concat();
+        let two = [
+            miss(d),
+            Msg::ifm(d, RTM_IFINFO, d.if_msghdr, 5, 0x8843).build(),
+        ]
+        .concat();
         send(&peer, &two);
 
         let gots = drain(&mut reader);
@@ -362,8 +181,14 @@ fn datagrams_queued_before_one_drain_are_all_read() {
 #[test]
 fn freebsd_interface_announcements_come_through() {
     let (mut reader, peer) = pair(&FREEBSD);
-    send(&peer, &Msg::ifan(12, "tun0", 0).build());
-    send(&peer, &Msg::ifan(12, "tun0", 1).build());
+    send(
+        &peer,
+        &Msg::ifan(RTM_IFANNOUNCE_FREEBSD, 12, "tun0", 0).build(),
+    );
+    send(
+        &peer,
+        &Msg::ifan(RTM_IFANNOUNCE_FREEBSD, 12, "tun0", 1).build(),
+    );
     let gots = drain(&mut reader);
     assert_eq!(
         kinds(&gots),
@@ -398,16 +223,16 @@ fn rtm_miss_and_other_noise_yield_no_hint() {
 fn truncated_garbage_and_wrong_version_datagrams_are_counted_and_give_unknown_hints() {
     let (mut reader, peer) = pair(&DARWIN);
     // A default route cut short: its length says more than the datagram holds.
-    let full = default_route_v4(&DARWIN, RTM_ADD, 4);
+    let full = default_route_v4(&DARWIN, RTM_ADD);
     send(&peer, &full[..60]);
     // Garbage: a length that fits, and a header too short for any type.
     send(&peer, &[8, 0, 5, RTM_ADD, 0xde, 0xad, 0xbe, 0xef]);
     // Another version of the structures.
-    let mut other_version = default_route_v4(&DARWIN, RTM_ADD, 4);
+    let mut other_version = default_route_v4(&DARWIN, RTM_ADD);
     other_version[2] = 4;
     send(&peer, &other_version);
     // And the socket goes on: a good message after the bad ones.
-    send(&peer, &default_route_v4(&DARWIN, RTM_DELETE, 4));
+    send(&peer, &default_route_v4(&DARWIN, RTM_DELETE));
 
     let gots = drain(&mut reader);
     assert_eq!(gots.len(), 4);
@@ -429,7 +254,7 @@ fn truncated_garbage_and_wrong_version_datagrams_are_counted_and_give_unknown_hi
 #[test]
 fn a_datagram_that_fills_the_buffer_is_an_overflow() {
     let (mut reader, peer) = pair(&FREEBSD);
-    let msg = default_route_v4(&FREEBSD, RTM_ADD, 4);
+    let msg = default_route_v4(&FREEBSD, RTM_ADD);
     send(&peer, &msg);
     // A buffer shorter than the datagram: the seqpacket socket cuts it.
     let mut small = vec![0u8; msg.len() - 8];
@@ -451,7 +276,7 @@ fn an_empty_buffer_is_an_error_not_the_end() {
 #[test]
 fn the_peer_closing_gives_closed_after_what_was_queued() {
     let (mut reader, peer) = pair(&DARWIN);
-    send(&peer, &default_route_v4(&DARWIN, RTM_ADD, 4));
+    send(&peer, &default_route_v4(&DARWIN, RTM_ADD));
     drop(peer);
     let mut buf = vec![0u8; RouteSocketReader::BUFFER_LEN];
     let got = read_one(&mut reader, &mut buf);
@@ -574,7 +399,7 @@ fn a_default_route_message_makes_the_engine_enumerate_after_the_debounce_and_pub
 
     // The kernel adds a default route and says so.
     r.set_truth(with_route());
-    send(&peer, &default_route_v4(&DARWIN, RTM_ADD, 4));
+    send(&peer, &default_route_v4(&DARWIN, RTM_ADD));
     let t1 = t0 + Duration::from_millis(10);
     assert!(!r.wake(t1).more_queued);
     assert_eq!(r.engine.handle().stats().datagrams, 1);
@@ -681,7 +506,7 @@ fn the_peer_closing_makes_the_engine_rebind_and_resync() {
     assert_eq!(*change.new, with_route());
 
     // The new socket works.
-    send(&new_peer, &default_route_v4(&DARWIN, RTM_DELETE, 4));
+    send(&new_peer, &default_route_v4(&DARWIN, RTM_DELETE));
     r.wake(now + Duration::from_millis(1));
     assert_eq!(r.engine.handle().stats().datagrams, 1);
 }

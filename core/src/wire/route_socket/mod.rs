@@ -135,6 +135,9 @@
 //! [`DARWIN_TUNNEL_PREFIXES`] lists the tunnel interfaces (`utun`, `ipsec`,
 //! `gif`, `stf`) that it leaves alone, because they also carry the user's VPN.
 
+// Byte builders for tests (here and in netstate-sys): not part of the API.
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod layout;
 mod parse;
 mod sockaddr;
