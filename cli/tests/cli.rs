@@ -15,16 +15,8 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_netstate");
 const PATIENCE: Duration = Duration::from_secs(20);
 
-fn namespace(test: &str) -> Option<NetnsFixture> {
-    let ns = NetnsFixture::require(test);
-    ns.add_veth("cla0", "cla1").unwrap();
-    ns.ip(&["addr", "add", "10.91.0.2/24", "dev", "cla0"])
-        .unwrap();
-    ns.ip(&["addr", "add", "2001:db8:91::2/64", "dev", "cla0", "nodad"])
-        .unwrap();
-    ns.ip(&["route", "add", "default", "via", "10.91.0.1"])
-        .unwrap();
-    Some(ns)
+fn namespace(test: &str) -> NetnsFixture {
+    NetnsFixture::with_uplink(test, "cla", 91)
 }
 
 fn truth(ns: &NetnsFixture) -> Snapshot {
@@ -97,9 +89,7 @@ impl Running {
 #[test]
 #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn snapshot_json_is_the_kernels_state() {
-    let Some(ns) = namespace("snapshot_json_is_the_kernels_state") else {
-        return;
-    };
+    let ns = namespace("snapshot_json_is_the_kernels_state");
     let out = Command::new("ip")
         .args(["netns", "exec", ns.name(), BIN, "snapshot", "--json"])
         .output()
@@ -136,9 +126,7 @@ fn snapshot_json_is_the_kernels_state() {
 #[test]
 #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn snapshot_text_lists_interfaces_routes_and_families() {
-    let Some(ns) = namespace("snapshot_text_lists_interfaces_routes_and_families") else {
-        return;
-    };
+    let ns = namespace("snapshot_text_lists_interfaces_routes_and_families");
     let out = Command::new("ip")
         .args(["netns", "exec", ns.name(), BIN, "snapshot"])
         .output()
@@ -158,11 +146,7 @@ fn snapshot_text_lists_interfaces_routes_and_families() {
 #[test]
 #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn watch_json_prints_the_state_then_each_change_and_stops_cleanly_with_stats() {
-    let Some(ns) =
-        namespace("watch_json_prints_the_state_then_each_change_and_stops_cleanly_with_stats")
-    else {
-        return;
-    };
+    let ns = namespace("watch_json_prints_the_state_then_each_change_and_stops_cleanly_with_stats");
     let w = spawn(&ns, &["watch", "--json", "--debounce-ms", "0", "--stats"]);
     let first = w.next_json();
     assert_eq!(first["seq"], 1);
@@ -214,9 +198,7 @@ fn watch_json_prints_the_state_then_each_change_and_stops_cleanly_with_stats() {
 #[test]
 #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_recorded_trace_replays_to_the_same_output() {
-    let Some(ns) = namespace("a_recorded_trace_replays_to_the_same_output") else {
-        return;
-    };
+    let ns = namespace("a_recorded_trace_replays_to_the_same_output");
     let dir = std::env::temp_dir().join(format!("netstate-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let trace = dir.join("trace.jsonl");
@@ -431,9 +413,7 @@ fn a_write_error_on_stdout_other_than_a_closed_pipe_is_an_error() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 
-    let Some(ns) = namespace("a_write_error_on_stdout_other_than_a_closed_pipe_is_an_error") else {
-        return;
-    };
+    let ns = namespace("a_write_error_on_stdout_other_than_a_closed_pipe_is_an_error");
     for args in [
         &["snapshot"][..],
         &["snapshot", "--json"],

@@ -16,13 +16,10 @@ use netstate_testkit::netns::NetnsFixture;
 
 const NET: Token = Token(7);
 
-fn namespace(test: &str) -> Option<(NetnsFixture, Arc<Netns>)> {
-    let ns = NetnsFixture::require(test);
-    ns.add_veth("msa0", "msa1").expect("veth");
-    ns.ip(&["addr", "add", "10.91.0.2/24", "dev", "msa0"])
-        .expect("address");
+fn namespace(test: &str) -> (NetnsFixture, Arc<Netns>) {
+    let ns = NetnsFixture::with_uplink(test, "msa", 91);
     let netns = Arc::new(Netns::named(ns.name()).expect("open namespace"));
-    Some((ns, netns))
+    (ns, netns)
 }
 
 /// Events only: without a reconcile interval, a change can reach the source
@@ -105,11 +102,7 @@ fn has_address(c: &Change, name: &str, net: &str) -> bool {
 #[test]
 #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_registered_source_delivers_the_initial_state_then_a_change() {
-    let Some((ns, netns)) =
-        namespace("a_registered_source_delivers_the_initial_state_then_a_change")
-    else {
-        return;
-    };
+    let (ns, netns) = namespace("a_registered_source_delivers_the_initial_state_then_a_change");
     let mut poll = Poll::new().expect("poll");
     let mut source = source_in(&netns, events_only());
     poll.registry()
@@ -133,11 +126,8 @@ fn a_registered_source_delivers_the_initial_state_then_a_change() {
 #[test]
 #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn changes_keep_coming_through_the_source_after_its_socket_is_replaced() {
-    let Some((ns, netns)) =
-        namespace("changes_keep_coming_through_the_source_after_its_socket_is_replaced")
-    else {
-        return;
-    };
+    let (ns, netns) =
+        namespace("changes_keep_coming_through_the_source_after_its_socket_is_replaced");
     let mut poll = Poll::new().expect("poll");
     let backend = NetlinkBackend::open_in(netns.clone()).expect("backend");
     let (faulty, faults) = FaultyBackend::new(Box::new(backend));
@@ -205,9 +195,7 @@ fn changes_keep_coming_through_the_source_after_its_socket_is_replaced() {
 #[test]
 #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn a_thread_monitor_hands_every_change_to_its_callback() {
-    let Some((ns, netns)) = namespace("a_thread_monitor_hands_every_change_to_its_callback") else {
-        return;
-    };
+    let (ns, netns) = namespace("a_thread_monitor_hands_every_change_to_its_callback");
     let (tx, rx) = mpsc::channel();
     let backend = NetlinkBackend::open_in(netns.clone()).expect("backend");
     let monitor = ThreadMonitor::builder(events_only())

@@ -16,19 +16,8 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 /// A namespace with one veth pair, an address of each family and an IPv4
 /// default route (the conformance suite's kind of namespace).
-fn namespace(test: &str) -> Option<NetnsFixture> {
-    let ns = NetnsFixture::require(test);
-    let setup = || -> Result<(), netstate_testkit::netns::FixtureError> {
-        ns.add_veth("qsa0", "qsa1")?;
-        ns.ip(&["addr", "add", "10.93.0.2/24", "dev", "qsa0"])?;
-        ns.ip(&["addr", "add", "2001:db8:93::2/64", "dev", "qsa0", "nodad"])?;
-        ns.ip(&["route", "add", "default", "via", "10.93.0.1"])?;
-        Ok(())
-    };
-    if let Err(e) = setup() {
-        panic!("{test}: namespace setup failed: {e}");
-    }
-    Some(ns)
+fn namespace(test: &str) -> NetnsFixture {
+    NetnsFixture::with_uplink(test, "qsa", 93)
 }
 
 /// The example's binary, built by `cargo test` beside the test binaries
@@ -112,22 +101,21 @@ impl Drop for Running {
 
 /// Starts the example, waits for the state, adds an address and waits for
 /// the change that carries it.
-fn prints_the_state_then_a_change(test: &str, name: &str, state_line: &str) -> Option<()> {
-    let ns = namespace(test)?;
+fn prints_the_state_then_a_change(test: &str, name: &str, state_line: &str) {
+    let ns = namespace(test);
     let mut run = Running::start(&ns, name);
     run.expect(state_line);
     ns.ip(&["addr", "add", "10.93.0.7/24", "dev", "qsa0"])
         .expect("ip addr add");
     let line = run.expect("+10.93.0.7/24");
     assert!(line.trim_start().starts_with("~ qsa0"), "{line}");
-    Some(())
 }
 
 #[test]
 #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn the_tokio_quickstart_prints_the_state_a_check_and_every_change() {
     let test = "the_tokio_quickstart_prints_the_state_a_check_and_every_change";
-    let Some(ns) = namespace(test) else { return };
+    let ns = namespace(test);
     let mut run = Running::start(&ns, "quickstart-tokio");
     run.expect("have_v4=true have_v6=true");
     // The check answers: unchanged, or the change it published.
@@ -156,7 +144,7 @@ fn the_smol_quickstart_prints_the_state_and_every_change() {
 #[ignore = "needs root and network namespaces: cargo test -- --include-ignored, as root"]
 fn the_mio_quickstart_prints_changes_and_serves_its_listener_in_one_poll() {
     let test = "the_mio_quickstart_prints_changes_and_serves_its_listener_in_one_poll";
-    let Some(ns) = namespace(test) else { return };
+    let ns = namespace(test);
     let mut run = Running::start(&ns, "quickstart-mio");
     let listening = run.expect("listening on ");
     let addr = listening.trim_start_matches("listening on ").to_owned();

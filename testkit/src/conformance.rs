@@ -94,15 +94,11 @@ pub trait DriverHarness {
 
 /// A namespace with two veth pairs, addresses of both families and default
 /// routes of both families.
-fn populated(test: &str) -> Option<(NetnsFixture, Arc<Netns>)> {
-    let ns = NetnsFixture::require(test);
+fn populated(test: &str) -> (NetnsFixture, Arc<Netns>) {
+    let ns = NetnsFixture::with_uplink(test, "cfa", 81);
     let setup = || -> Result<(), crate::netns::FixtureError> {
-        ns.add_veth("cfa0", "cfa1")?;
         ns.add_veth("cfb0", "cfb1")?;
-        ns.ip(&["addr", "add", "10.81.0.2/24", "dev", "cfa0"])?;
         ns.ip(&["addr", "add", "10.82.0.2/24", "dev", "cfb0"])?;
-        ns.ip(&["addr", "add", "2001:db8:81::2/64", "dev", "cfa0", "nodad"])?;
-        ns.ip(&["route", "add", "default", "via", "10.81.0.1"])?;
         ns.ip(&[
             "-6",
             "route",
@@ -119,7 +115,7 @@ fn populated(test: &str) -> Option<(NetnsFixture, Arc<Netns>)> {
         panic!("{test}: namespace setup failed: {e}");
     }
     let handle = Arc::new(Netns::named(ns.name()).expect("open namespace"));
-    Some((ns, handle))
+    (ns, handle)
 }
 
 fn backend(netns: &Arc<Netns>) -> Box<dyn Backend> {
@@ -212,9 +208,7 @@ fn wait_converged<H: DriverHarness>(
 
 /// The initial state is the kernel's.
 pub fn initial_state_is_the_kernels<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("initial_state_is_the_kernels") else {
-        return;
-    };
+    let (ns, netns) = populated("initial_state_is_the_kernels");
     let m = H::start(fast_config(), backend(&netns));
     assert_eq!(*H::state(&m), truth(&netns));
     assert!(H::state(&m).by_name("cfa0").is_some());
@@ -224,9 +218,7 @@ pub fn initial_state_is_the_kernels<H: DriverHarness>() {
 
 /// Every kind of change reaches subscribers with the right delta.
 pub fn each_change_reaches_subscribers_with_its_delta<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("each_change_reaches_subscribers_with_its_delta") else {
-        return;
-    };
+    let (ns, netns) = populated("each_change_reaches_subscribers_with_its_delta");
     let m = H::start(fast_config(), backend(&netns));
     let mut sub = H::subscribe(&m);
     let ip = |args: &[&str]| ns.ip(args).expect("ip");
@@ -296,9 +288,7 @@ pub fn each_change_reaches_subscribers_with_its_delta<H: DriverHarness>() {
 /// the state it read is the kernel's after the call, without waiting for
 /// the debounce.
 pub fn a_check_answers_with_its_change_or_unchanged<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("a_check_answers_with_its_change_or_unchanged") else {
-        return;
-    };
+    let (ns, netns) = populated("a_check_answers_with_its_change_or_unchanged");
     // A debounce far longer than the test: only the check can publish.
     let slow = Config::builder()
         .debounce(Duration::from_secs(600))
@@ -350,11 +340,7 @@ pub fn a_check_answers_with_its_change_or_unchanged<H: DriverHarness>() {
 /// A burst of 20,000 address changes while the driver is paused overflows
 /// the socket; the monitor still ends on exactly the kernel's state.
 pub fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state<H: DriverHarness>() {
-    let Some((ns, netns)) =
-        populated("a_burst_while_paused_overflows_and_ends_on_the_kernels_state")
-    else {
-        return;
-    };
+    let (ns, netns) = populated("a_burst_while_paused_overflows_and_ends_on_the_kernels_state");
     let (faulty, faults) = FaultyBackend::new(backend(&netns));
     let m = H::start(fast_config(), Box::new(faulty));
     let mut sub = H::subscribe(&m);
@@ -397,9 +383,7 @@ pub fn a_burst_while_paused_overflows_and_ends_on_the_kernels_state<H: DriverHar
 /// A route socket that goes quiet without an error is healed by the
 /// reconcile interval.
 pub fn a_silent_socket_is_healed_by_reconcile<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("a_silent_socket_is_healed_by_reconcile") else {
-        return;
-    };
+    let (ns, netns) = populated("a_silent_socket_is_healed_by_reconcile");
     let config = Config::builder()
         .debounce(Duration::from_millis(20))
         .max_wait(Duration::from_millis(200))
@@ -435,9 +419,7 @@ pub fn a_silent_socket_is_healed_by_reconcile<H: DriverHarness>() {
 /// A socket that fails on every read is rebound with backoff (100 ms
 /// doubling), never in a busy loop.
 pub fn a_socket_failing_every_read_is_rebound_with_backoff<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("a_socket_failing_every_read_is_rebound_with_backoff") else {
-        return;
-    };
+    let (ns, netns) = populated("a_socket_failing_every_read_is_rebound_with_backoff");
     let (faulty, faults) = FaultyBackend::new(backend(&netns));
     // The injected failure comes on a read, and the engine reads the route
     // socket when it wakes; a real failing socket is readable (an error is
@@ -483,10 +465,7 @@ pub fn a_socket_failing_every_read_is_rebound_with_backoff<H: DriverHarness>() {
 
 /// Datagrams queued before one wake-up are all read at that wake-up.
 pub fn datagrams_queued_before_a_wake_up_are_all_read_at_it<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("datagrams_queued_before_a_wake_up_are_all_read_at_it")
-    else {
-        return;
-    };
+    let (ns, netns) = populated("datagrams_queued_before_a_wake_up_are_all_read_at_it");
     let (faulty, faults) = FaultyBackend::new(backend(&netns));
     let m = H::start(fast_config(), Box::new(faulty));
     faults.pause();
@@ -526,9 +505,7 @@ pub const CYCLES: usize = 1000;
 /// 1,000 start/stop cycles leave the process's descriptor and thread counts
 /// where they were.
 pub fn start_stop_cycles_leak_nothing<H: DriverHarness>() {
-    let Some((_ns, netns)) = populated("start_stop_cycles_leak_nothing") else {
-        return;
-    };
+    let (_ns, netns) = populated("start_stop_cycles_leak_nothing");
     // One cycle first, so lazily created runtime threads exist.
     H::stop(H::start(fast_config(), backend(&netns)));
     let fds = count_entries("/proc/self/fd");
@@ -545,9 +522,7 @@ pub fn start_stop_cycles_leak_nothing<H: DriverHarness>() {
 /// The route socket ends under the monitor: it is rebound and changes keep
 /// arriving.
 pub fn a_route_socket_closed_under_the_monitor_is_rebound<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("a_route_socket_closed_under_the_monitor_is_rebound") else {
-        return;
-    };
+    let (ns, netns) = populated("a_route_socket_closed_under_the_monitor_is_rebound");
     let (faulty, faults) = FaultyBackend::new(backend(&netns));
     let m = H::start(fast_config(), Box::new(faulty));
     let mut sub = H::subscribe(&m);
@@ -567,10 +542,7 @@ pub fn a_route_socket_closed_under_the_monitor_is_rebound<H: DriverHarness>() {
 /// Enumerations that fail keep the last good state (nothing is published)
 /// and the monitor recovers when they work again.
 pub fn failing_enumerations_keep_the_last_state_and_recover<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("failing_enumerations_keep_the_last_state_and_recover")
-    else {
-        return;
-    };
+    let (ns, netns) = populated("failing_enumerations_keep_the_last_state_and_recover");
     let (faulty, faults) = FaultyBackend::new(backend(&netns));
     let m = H::start(fast_config(), Box::new(faulty));
     let mut sub = H::subscribe(&m);
@@ -601,11 +573,7 @@ pub fn failing_enumerations_keep_the_last_state_and_recover<H: DriverHarness>() 
 /// `ip netns del` while monitored: the monitor's sockets keep the namespace
 /// alive, so it keeps running on it, and it does not spin.
 pub fn a_deleted_namespace_keeps_the_monitor_running_without_spinning<H: DriverHarness>() {
-    let Some((ns, netns)) =
-        populated("a_deleted_namespace_keeps_the_monitor_running_without_spinning")
-    else {
-        return;
-    };
+    let (ns, netns) = populated("a_deleted_namespace_keeps_the_monitor_running_without_spinning");
     let config = Config::builder()
         .debounce(Duration::from_millis(20))
         .max_wait(Duration::from_millis(200))
@@ -655,9 +623,7 @@ pub fn a_deleted_namespace_keeps_the_monitor_running_without_spinning<H: DriverH
 /// holds at most its queue's capacity, and what it finally reads ends on the
 /// latest state.
 pub fn a_subscriber_that_never_reads_stays_bounded<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("a_subscriber_that_never_reads_stays_bounded") else {
-        return;
-    };
+    let (ns, netns) = populated("a_subscriber_that_never_reads_stays_bounded");
     let config = Config::builder()
         .debounce(Duration::ZERO)
         .build()
@@ -792,9 +758,7 @@ pub fn datagrams_beyond_one_wake_ups_cap_are_read_without_another_event<H: Drive
 /// no reconcile and an enumeration timeout of an hour, nothing else could
 /// bring the change in.
 pub fn an_interrupted_enumeration_is_followed_at_once<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("an_interrupted_enumeration_is_followed_at_once") else {
-        return;
-    };
+    let (ns, netns) = populated("an_interrupted_enumeration_is_followed_at_once");
     let (backend, switch) = FaultyBackend::new(backend(&netns));
     let config = Config::builder()
         .debounce(Duration::ZERO)
@@ -837,10 +801,7 @@ pub fn an_interrupted_enumeration_is_followed_at_once<H: DriverHarness>() {
 /// enumeration timeout, without holding the loop meanwhile; the last good
 /// state is kept, and the monitor recovers when answers come again.
 pub fn an_enumeration_never_answered_times_out_and_recovers<H: DriverHarness>() {
-    let Some((ns, netns)) = populated("an_enumeration_never_answered_times_out_and_recovers")
-    else {
-        return;
-    };
+    let (ns, netns) = populated("an_enumeration_never_answered_times_out_and_recovers");
     let (faulty, faults) = FaultyBackend::new(backend(&netns));
     let config = Config::builder()
         .debounce(Duration::from_millis(20))

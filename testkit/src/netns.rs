@@ -175,6 +175,30 @@ impl NetnsFixture {
         self.ip(&["link", "set", b, "up"])?;
         Ok(())
     }
+
+    /// A namespace for `test` (as [`require`](Self::require)) with one
+    /// uplink, the tests' usual small host: the veth pair `{prefix}0` –
+    /// `{prefix}1`, on `{prefix}0` the addresses `10.{net}.0.2/24` and
+    /// `2001:db8:{net}::2/64` (without duplicate address detection, so it is
+    /// usable at once), and an IPv4 default route via `10.{net}.0.1`.
+    /// Panics, naming the test, when the set-up fails.
+    #[must_use]
+    pub fn with_uplink(test: &str, prefix: &str, net: u8) -> Self {
+        let ns = NetnsFixture::require(test);
+        let (a, b) = (format!("{prefix}0"), format!("{prefix}1"));
+        let setup = || -> Result<(), FixtureError> {
+            ns.add_veth(&a, &b)?;
+            ns.ip(&["addr", "add", &format!("10.{net}.0.2/24"), "dev", &a])?;
+            let v6 = format!("2001:db8:{net}::2/64");
+            ns.ip(&["addr", "add", &v6, "dev", &a, "nodad"])?;
+            ns.ip(&["route", "add", "default", "via", &format!("10.{net}.0.1")])?;
+            Ok(())
+        };
+        if let Err(e) = setup() {
+            panic!("{test}: namespace set-up failed: {e}");
+        }
+        ns
+    }
 }
 
 impl Drop for NetnsFixture {
