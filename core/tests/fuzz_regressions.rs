@@ -6,12 +6,11 @@
 //! Parser crashes are fed as their raw bytes; Reconciler crashes are
 //! `arbitrary`-encoded, so they are written out as the decoded case (what
 //! `cargo fuzz fmt reconciler <artifact>` prints) and run through the same
-//! harness as the fuzz target, `fuzz/src/reconciler_model.rs`.
+//! harness as the fuzz target, in `testkit/tests/reconciler_model.rs`;
+//! those through the public API stay here.
 
 #[path = "../../fuzz/src/checks.rs"]
 mod checks;
-#[path = "../../fuzz/src/reconciler_model.rs"]
-mod reconciler_model;
 
 use std::time::{Duration, Instant};
 
@@ -22,39 +21,6 @@ use netstate_core::{
     Action, Backoff, Config, Input, Interface, MonitorFailure, Reconciler, RouteEvent,
     RouteEventKind, Snapshot,
 };
-use reconciler_model::{ConfigSpec, Dur, Op};
-
-/// `reconciler`, `crash-c97a40b670b5cc9921a0c9449ad2099e3d85ca7f`: a
-/// configured delay too long to add to an `Instant` (here an enumeration
-/// timeout of `u64::MAX` seconds) made `Reconciler::new` panic with
-/// "overflow when adding duration to instant", and so would a reconcile
-/// interval, debounce, maximum wait or backoff of that size later on.
-///
-/// Fixed in `core/src/reconciler.rs`: every deadline is set through
-/// `set_after`, which uses `Instant::checked_add`; a deadline that cannot be
-/// represented means "never" and leaves its timer stopped.
-#[test]
-fn reconciler_crash_c97a40b6_huge_delays_do_not_overflow_instant() {
-    let config = ConfigSpec {
-        debounce: Dur::Millis(49550),
-        max_wait: Dur::Huge(15_855_696_321_652_816_340),
-        reconcile: Some(Dur::Millis(46556)),
-        jump_threshold: None,
-        rebind: (Dur::Secs(37661), Dur::Huge(13_312_418_290_836_949_558)),
-        retry: (Dur::Huge(11_713_611_314_342_828_763), Dur::Huge(u64::MAX)),
-        enumeration_timeout: Dur::Huge(u64::MAX),
-        filter: 255,
-        route_prefix_limit: 255,
-    };
-    let ops = [
-        Op::ForceCheck,
-        Op::ForceCheck,
-        Op::Timeout,
-        Op::ToDeadline,
-        Op::Overflow,
-    ];
-    reconciler_model::run(&config, &ops);
-}
 
 /// The same bug through the public API: `Duration::MAX` for every delay.
 /// Nothing panics, and a deadline that cannot be represented is no
@@ -183,108 +149,3 @@ const CRASH_5D7C3145: [u8; 279] = [
     0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00,
     0x00, 0x00, 0x00, 0x49, 0x00, 0x00, 0x00,
 ];
-
-/// `reconciler`, `crash-209034b336f5247cc7f9c092d8ff08d84926b7cf`: a
-/// harness finding, kept because the path is worth running. With a retry
-/// backoff too long to be an `Instant` ("never") the enumeration timeout
-/// and the reconcile interval ran out in one `handle_timeout`: the timeout
-/// failed enumeration 1, and the reconcile timer, finding no retry pending,
-/// started enumeration 2 in the same call. The harness checked "no second
-/// `Enumerate` before the first timed out" before noting the timeout; it
-/// now notes it first. The Reconciler was right.
-#[test]
-fn reconciler_crash_209034b3_timeout_and_reconcile_in_one_call() {
-    use reconciler_model::{AddrSpec, IdChoice, IfaceSpec, Outcome, RouteSpec, SleepStep};
-    let config = ConfigSpec {
-        debounce: Dur::Millis(49098),
-        max_wait: Dur::Secs(29555),
-        reconcile: Some(Dur::Secs(43298)),
-        jump_threshold: Some(Dur::Secs(29555)),
-        rebind: (Dur::Secs(29544), Dur::Secs(29555)),
-        retry: (Dur::Huge(u64::MAX), Dur::Huge(u64::MAX)),
-        enumeration_timeout: Dur::Secs(29555),
-        filter: 34,
-        route_prefix_limit: 169,
-    };
-    let addr = |a: u8, p: u8, f: u8| AddrSpec {
-        addr: a,
-        prefix: p,
-        flags: f,
-    };
-    let snapshot = reconciler_model::SnapshotSpec {
-        ifaces: vec![IfaceSpec {
-            index: 25,
-            name: 25,
-            flags: 25,
-            mtu: true,
-            mac: Some(25),
-            addrs: vec![
-                addr(25, 25, 25),
-                addr(115, 115, 115),
-                addr(115, 115, 115),
-                addr(115, 115, 115),
-                addr(115, 115, 115),
-                addr(231, 224, 183),
-            ],
-        }],
-        v4: Some(RouteSpec {
-            index: 208,
-            gateway: Some(15),
-        }),
-        v6: Some(RouteSpec {
-            index: 212,
-            gateway: Some(25),
-        }),
-    };
-    let ops = [
-        Op::SleepClock(SleepStep::Back(1_936_946_035)),
-        Op::SleepClock(SleepStep::Back(1_936_946_035)),
-        Op::Enumerated {
-            id: IdChoice::Latest,
-            outcome: Outcome::Snapshot(snapshot),
-        },
-        Op::ForceCheck,
-        Op::ForceCheck,
-        Op::ForceCheck,
-        Op::ForceCheck,
-        Op::Clock {
-            delta_ms: 421_075_225,
-            run_timers: true,
-        },
-        Op::Rebound(true),
-        Op::Clock {
-            delta_ms: 0,
-            run_timers: false,
-        },
-    ];
-    reconciler_model::run(&config, &ops);
-}
-
-/// `reconciler`, `crash-ecde858d3c922f40a54b477723898c39b11966a3`: a
-/// harness finding (its jump to a deadline added 1 ms to `u64::MAX`), kept
-/// for the path: every delay "never" but the enumeration timeout, and a
-/// storm of forced checks, a rebind answer nobody asked for, a failure.
-#[test]
-fn reconciler_crash_ecde858d_forced_checks_with_never_delays() {
-    use reconciler_model::{IdChoice, Outcome};
-    let config = ConfigSpec {
-        debounce: Dur::Millis(49550),
-        max_wait: Dur::Huge(u64::MAX),
-        reconcile: Some(Dur::Huge(u64::MAX)),
-        jump_threshold: Some(Dur::Huge(u64::MAX)),
-        rebind: (Dur::Secs(65535), Dur::Huge(u64::MAX)),
-        retry: (Dur::Huge(u64::MAX), Dur::Huge(u64::MAX)),
-        enumeration_timeout: Dur::Huge(6_773_413_839_565_225_983),
-        filter: 255,
-        route_prefix_limit: 255,
-    };
-    let mut ops = vec![Op::ForceCheck; 29];
-    ops.push(Op::Rebound(true));
-    ops.push(Op::Enumerated {
-        id: IdChoice::Latest,
-        outcome: Outcome::Error,
-    });
-    ops.extend(vec![Op::ForceCheck; 8]);
-    ops.extend([Op::Overflow, Op::ToDeadline, Op::MonitorFailed(true)]);
-    reconciler_model::run(&config, &ops);
-}

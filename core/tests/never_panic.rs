@@ -1,22 +1,16 @@
 //! Never-panic properties, in the normal `cargo test`: arbitrary and mutated
-//! bytes into both parsers and the dump collector, and arbitrary input
-//! sequences into the Reconciler (clocks that step backwards, sleep-clock
-//! samples that jump or go back, results whose id does not match, failures,
-//! arbitrary snapshots and configurations).
+//! bytes into both parsers and the dump collector. (Arbitrary input
+//! sequences into the Reconciler: `testkit/tests/reconciler_model.rs`.)
 //!
-//! The checks are the fuzz targets' own: `fuzz/src/checks.rs` and
-//! `fuzz/src/reconciler_model.rs` are compiled in here unchanged, so a rule
-//! the fuzzers enforce is enforced on every test run too.
+//! The checks are the fuzz targets' own: `fuzz/src/checks.rs` is compiled in
+//! here unchanged, so a rule the fuzzers enforce is enforced on every test
+//! run too.
 //!
 //! Each property runs `PROPTEST_CASES` cases (default: [`DEFAULT_CASES`],
 //! enough for a few seconds in a debug build).
 
 #[path = "../../fuzz/src/checks.rs"]
 mod checks;
-#[path = "../../fuzz/src/reconciler_model.rs"]
-mod reconciler_model;
-
-use std::time::Instant;
 
 use netstate_core::wire::netlink::dump::Stage;
 use netstate_core::wire::netlink::fixtures::{
@@ -31,10 +25,6 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use checks::{check_dump_chunks, check_netlink_events, check_route_socket, DumpChunk};
-use reconciler_model::{
-    AddrSpec, ConfigSpec, Dur, HintSpec, IdChoice, IfaceSpec, Op, Outcome, RouteSpec, SleepStep,
-    SnapshotSpec,
-};
 
 /// Cases per property when `PROPTEST_CASES` is not set.
 const DEFAULT_CASES: u32 = 256;
@@ -320,151 +310,5 @@ proptest! {
             seq: replies[i].1,
             datagram: &replies[i].2,
         }));
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The Reconciler: arbitrary configurations and input sequences.
-
-fn dur() -> impl Strategy<Value = Dur> {
-    prop_oneof![
-        8 => (0u16..5_000).prop_map(Dur::Millis),
-        3 => (0u16..120).prop_map(Dur::Secs),
-        1 => any::<u64>().prop_map(Dur::Huge),
-    ]
-}
-
-fn config_spec() -> impl Strategy<Value = ConfigSpec> {
-    let arbitrary = (
-        dur(),
-        dur(),
-        prop::option::weighted(0.8, dur()),
-        prop::option::of(dur()),
-        (dur(), dur()),
-        (dur(), dur()),
-        dur(),
-        any::<u8>(),
-        0u8..4,
-    )
-        .prop_map(
-            |(debounce, max_wait, reconcile, jump, rebind, retry, timeout, filter, limit)| {
-                ConfigSpec {
-                    debounce,
-                    max_wait,
-                    reconcile,
-                    jump_threshold: jump,
-                    rebind,
-                    retry,
-                    enumeration_timeout: timeout,
-                    filter,
-                    route_prefix_limit: limit,
-                }
-            },
-        );
-    prop_oneof![1 => Just(ConfigSpec::default()), 2 => arbitrary]
-}
-
-fn snapshot_spec() -> impl Strategy<Value = SnapshotSpec> {
-    let addr = (any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(addr, prefix, flags)| AddrSpec {
-        addr,
-        prefix,
-        flags,
-    });
-    let iface = (
-        0u8..6,
-        any::<u8>(),
-        any::<u8>(),
-        any::<bool>(),
-        prop::option::of(any::<u8>()),
-        vec(addr, 0..4),
-    )
-        .prop_map(|(index, name, flags, mtu, mac, addrs)| IfaceSpec {
-            index,
-            name,
-            flags,
-            mtu,
-            mac,
-            addrs,
-        });
-    let route = (0u8..6, prop::option::of(any::<u8>()))
-        .prop_map(|(index, gateway)| RouteSpec { index, gateway });
-    (
-        vec(iface, 0..5),
-        prop::option::of(route.clone()),
-        prop::option::of(route),
-    )
-        .prop_map(|(ifaces, v4, v6)| SnapshotSpec { ifaces, v4, v6 })
-}
-
-fn hint_spec() -> impl Strategy<Value = HintSpec> {
-    (
-        any::<u8>(),
-        any::<u8>(),
-        prop::option::of(any::<u8>()),
-        prop::option::of(any::<u8>()),
-        prop::option::of(any::<u8>()),
-        prop::option::of(prop_oneof![0u8..3, any::<u8>()]),
-    )
-        .prop_map(|(kind, family, index, name, table, prefix)| HintSpec {
-            kind,
-            family,
-            index,
-            name,
-            table,
-            prefix,
-        })
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    let id = prop_oneof![
-        6 => Just(IdChoice::Latest),
-        1 => any::<u8>().prop_map(IdChoice::Older),
-        1 => any::<u8>().prop_map(IdChoice::Future),
-        1 => any::<u64>().prop_map(IdChoice::Raw),
-    ];
-    let outcome = prop_oneof![
-        3 => snapshot_spec().prop_map(Outcome::Snapshot),
-        2 => Just(Outcome::Same),
-        1 => Just(Outcome::Error),
-    ];
-    let sleep = prop_oneof![
-        (0u32..120_000).prop_map(SleepStep::Ahead),
-        any::<u32>().prop_map(SleepStep::Back),
-        any::<u64>().prop_map(SleepStep::Absolute),
-    ];
-    let delta = prop_oneof![
-        4 => -2_000i32..20_000,
-        1 => any::<i32>(),
-    ];
-    prop_oneof![
-        4 => (delta, any::<bool>()).prop_map(|(delta_ms, run_timers)| Op::Clock { delta_ms, run_timers }),
-        5 => Just(Op::ToDeadline),
-        1 => Just(Op::Timeout),
-        4 => hint_spec().prop_map(Op::Route),
-        2 => sleep.prop_map(Op::SleepClock),
-        6 => (id, outcome).prop_map(|(id, outcome)| Op::Enumerated { id, outcome }),
-        1 => Just(Op::Overflow),
-        1 => any::<bool>().prop_map(Op::MonitorFailed),
-        1 => any::<bool>().prop_map(Op::Rebound),
-        1 => Just(Op::ForceCheck),
-    ]
-}
-
-proptest! {
-    #![proptest_config(config())]
-
-    /// Every invariant of `reconciler_model` holds after every step.
-    #[test]
-    fn reconciler_keeps_its_invariants(spec in config_spec(), ops in vec(op(), 0..120)) {
-        reconciler_model::run(&spec, &ops);
-    }
-
-    /// The same inputs at the same instants give the same actions.
-    #[test]
-    fn reconciler_is_deterministic(spec in config_spec(), ops in vec(op(), 0..60)) {
-        let start = Instant::now();
-        let a = reconciler_model::run_recorded(&spec, &ops, start);
-        let b = reconciler_model::run_recorded(&spec, &ops, start);
-        prop_assert_eq!(a, b);
     }
 }

@@ -22,6 +22,9 @@
 //!   detection), with bounds derived from the configuration.
 //! * [`replay`]: loads a trace recorded by `netstate record` and replays it
 //!   through the core.
+//! * [`reconciler_model`]: a harness that feeds the Reconciler one operation
+//!   at a time and checks its invariants after every step, shared by the
+//!   proptests here and the `reconciler` fuzz target (feature `arbitrary`).
 //! * [`SimMonitor`]: the drivers' surface (`state`, `subscribe`,
 //!   `check_now`, `stats`) on a simulated host, for applications' tests.
 #![warn(missing_docs, unreachable_pub)]
@@ -31,6 +34,7 @@ pub mod engine_sim;
 pub mod monitor;
 pub mod net;
 pub mod props;
+pub mod reconciler_model;
 pub mod replay;
 pub mod rng;
 pub mod scenario;

@@ -1,12 +1,12 @@
 //! A driver-shaped harness that feeds the [`Reconciler`] one operation at a
 //! time and checks its invariants after every step.
 //!
-//! Shared, unchanged, by the `reconciler` fuzz target (through this crate)
-//! and by the proptest in `core/tests/never_panic.rs` (through `#[path]`), so
-//! both check exactly the same rules. The operation types derive
-//! `arbitrary::Arbitrary` when built into the fuzz crate; the test crates
-//! that include this file are built with `cfg(test)` and have no `arbitrary`
-//! dependency, hence `cfg_attr(not(test), …)`.
+//! Shared by the `reconciler` fuzz target (`fuzz/`, through the feature
+//! `arbitrary`, which derives `arbitrary::Arbitrary` for the operations) and
+//! by the proptests in `testkit/tests/reconciler_model.rs`, so both check
+//! exactly the same rules. It checks what the Reconciler does against rules
+//! about its outputs; it does not compute the Reconciler's decisions a second
+//! way.
 //!
 //! The operations are plain data with small fields: a name, an address or an
 //! interface index is an index into a short pool, so generated snapshots
@@ -41,7 +41,6 @@
 //!   a second one before the first is answered.
 //! * Counters: `Stats` agree with what was fed and what came out.
 //! * Bounded work: at most [`MAX_ACTIONS_PER_STEP`] actions per step.
-#![allow(dead_code)] // Each user needs only part of it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,7 +79,7 @@ const MAX_MS: u64 = 1 << 42;
 
 /// A duration in a configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Dur {
     /// Milliseconds.
     Millis(u16),
@@ -105,18 +104,26 @@ impl Dur {
 /// A configuration, passed to the builder as is; one the builder refuses is
 /// replaced by the default.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ConfigSpec {
+    /// `Config::debounce`.
     pub debounce: Dur,
+    /// `Config::max_wait`.
     pub max_wait: Dur,
+    /// `Config::reconcile_interval` (`None`: off).
     pub reconcile: Option<Dur>,
+    /// `Config::jump_threshold` (`None`: the default).
     pub jump_threshold: Option<Dur>,
+    /// The rebind backoff: initial, maximum.
     pub rebind: (Dur, Dur),
+    /// The retry backoff: initial, maximum.
     pub retry: (Dur, Dur),
+    /// `Config::enumeration_timeout`.
     pub enumeration_timeout: Dur,
     /// Bit 0: ignore `veth*`; bit 1: ignore `docker*`; bit 2: ignore
     /// `utun3`; bit 3: ignore `awdl*`.
     pub filter: u8,
+    /// `Filter::max_route_prefix_len`.
     pub route_prefix_limit: u8,
 }
 
@@ -170,25 +177,29 @@ impl ConfigSpec {
 
 /// One address of a generated interface.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct AddrSpec {
     /// Index into [`ADDRS`].
     pub addr: u8,
     /// Cut to the family's maximum.
     pub prefix: u8,
+    /// `AddrFlags` bits.
     pub flags: u8,
 }
 
 /// One generated interface.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct IfaceSpec {
     /// 1 to 6: collisions make `Snapshot::new` refuse some.
     pub index: u8,
     /// Index into [`NAMES`].
     pub name: u8,
+    /// `InterfaceFlags` bits.
     pub flags: u8,
+    /// An MTU of 1500 (else 0, unknown).
     pub mtu: bool,
+    /// A hardware address ending in this byte.
     pub mac: Option<u8>,
     /// At most four are used.
     pub addrs: Vec<AddrSpec>,
@@ -196,7 +207,7 @@ pub struct IfaceSpec {
 
 /// A default route of a generated snapshot.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct RouteSpec {
     /// 1 to 6.
     pub index: u8,
@@ -206,11 +217,13 @@ pub struct RouteSpec {
 
 /// A generated snapshot, built with `Snapshot::new`.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct SnapshotSpec {
     /// At most five are used.
     pub ifaces: Vec<IfaceSpec>,
+    /// The IPv4 default route.
     pub v4: Option<RouteSpec>,
+    /// The IPv6 default route.
     pub v6: Option<RouteSpec>,
 }
 
@@ -265,14 +278,19 @@ impl SnapshotSpec {
 
 /// A generated route hint.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct HintSpec {
+    /// Which `RouteEventKind` (modulo their number).
     pub kind: u8,
+    /// Which `Family` (modulo their number).
     pub family: u8,
+    /// The interface index named, if any.
     pub index: Option<u8>,
     /// Index into [`NAMES`].
     pub name: Option<u8>,
+    /// The routing table, if named.
     pub table: Option<u8>,
+    /// The route's prefix length, if any.
     pub prefix: Option<u8>,
 }
 
@@ -307,7 +325,7 @@ impl HintSpec {
 
 /// Which id an enumeration result carries.
 #[derive(Clone, Copy, Debug)]
-#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum IdChoice {
     /// The last id asked for (whether or not it is still in flight).
     Latest,
@@ -321,7 +339,7 @@ pub enum IdChoice {
 
 /// What an enumeration answers.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Outcome {
     /// This snapshot (or, if `Snapshot::new` refuses it, the error).
     Snapshot(SnapshotSpec),
@@ -333,7 +351,7 @@ pub enum Outcome {
 
 /// A sleep-clock reading, relative to the previous one or absolute.
 #[derive(Clone, Copy, Debug)]
-#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum SleepStep {
     /// As far ahead as the monotonic clock moved, plus this many ms.
     Ahead(u32),
@@ -345,12 +363,17 @@ pub enum SleepStep {
 
 /// One thing a driver can do to the Reconciler.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(test), derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Op {
     /// The driver's clock reading moves by `delta_ms`, possibly backwards;
     /// `now` follows it only forwards (it is an `Instant`). If `run_timers`,
     /// `handle_timeout(now)` is called.
-    Clock { delta_ms: i32, run_timers: bool },
+    Clock {
+        /// Milliseconds, either way.
+        delta_ms: i32,
+        /// Whether `handle_timeout` follows.
+        run_timers: bool,
+    },
     /// Jump to `poll_timeout()` and call `handle_timeout` there.
     ToDeadline,
     /// Call `handle_timeout(now)` again.
@@ -360,7 +383,12 @@ pub enum Op {
     /// A sleep-clock sample.
     SleepClock(SleepStep),
     /// An enumeration result.
-    Enumerated { id: IdChoice, outcome: Outcome },
+    Enumerated {
+        /// Which enumeration it answers.
+        id: IdChoice,
+        /// What it says.
+        outcome: Outcome,
+    },
     /// The route socket overflowed.
     Overflow,
     /// The route socket failed (`true`: closed, `false`: errored).
