@@ -13,6 +13,11 @@
 //!   ([`apply`](SimBackendControl::apply)), writes hints into the other end
 //!   of the socket, sets the virtual instant at which a waiting enumeration
 //!   answers, sets the enumeration faults and counts enumerations started.
+//!   It also writes the socket's own faults in band: an overflow
+//!   ([`overflow`](SimBackendControl::overflow): the read that meets it
+//!   answers `SourceRead::Overflow`, as a kernel's `ENOBUFS`) and a failure
+//!   ([`fail_socket`](SimBackendControl::fail_socket): that read fails, and
+//!   the engine must rebind).
 //!
 //! Nothing here reads a clock or sleeps: a waiting enumeration answers when
 //! the test has moved the control's virtual `now` past its ready instant.
@@ -36,6 +41,11 @@ use crate::sim::refresh_of;
 
 /// The first byte of every datagram [`encode_hint`] writes.
 pub const HINT_MAGIC: u8 = 0xE5;
+
+/// The datagram that reads as an overflow of the route socket.
+const OVERFLOW_MARK: &[u8] = b"netstate-sim: the route socket overflowed";
+/// The datagram whose read fails.
+const FAILURE_MARK: &[u8] = b"netstate-sim: the route socket failed";
 
 /// How the simulated enumerations misbehave, each per enumeration started,
 /// in thousandths (drawn in this order; the rest answer at once).
@@ -262,6 +272,8 @@ impl EventSource for SimSource {
         malformed: &mut u32,
     ) -> io::Result<SourceRead> {
         match self.sock.recv(buf) {
+            Ok(n) if &buf[..n] == OVERFLOW_MARK => Ok(SourceRead::Overflow),
+            Ok(n) if &buf[..n] == FAILURE_MARK => Err(io::Error::other("simulated socket failure")),
             Ok(n) => {
                 match decode_hint(&buf[..n]) {
                     Some(e) => out(e),
@@ -399,6 +411,21 @@ impl SimBackendControl {
             .as_ref()
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no route socket open"))?;
         peer.send(bytes).map(|_| ())
+    }
+
+    /// Writes an overflow into the route socket: the read that reaches it
+    /// answers `SourceRead::Overflow` (hints lost before it are the test's
+    /// to leave unsent).
+    pub fn overflow(&self) -> io::Result<()> {
+        self.send_raw(OVERFLOW_MARK)
+    }
+
+    /// Writes a failure into the route socket: the read that reaches it
+    /// fails, the engine closes that socket and must open another
+    /// ([`sources_opened`](Self::sources_opened)). Until it does, writes
+    /// fail, as hints to a closed socket are lost.
+    pub fn fail_socket(&self) -> io::Result<()> {
+        self.send_raw(FAILURE_MARK)
     }
 
     /// Moves the virtual instant waiting enumerations compare with. Call

@@ -20,7 +20,16 @@
 //!   engine's immediate retries of an interrupted first enumeration (the
 //!   Reconciler never asked for those, so it does not count them), and
 //!   `targeted_reads` the targeted reads it saw started (the simulated
-//!   backend answers those with a refresh of its table).
+//!   backend answers those with a refresh of its table);
+//! * (e) overflow: changes whose hints are lost, then an overflow on the
+//!   route socket: every overflow read is counted, and (b) holds without
+//!   the lost hints, reconcile on or off;
+//! * (f) rebind: the route socket fails; the engine opens exactly one new
+//!   socket per failure (hints written while it has none are lost, as to a
+//!   closed socket) and (b) holds;
+//! * (g) sleep: the sleep clock jumps past the configured threshold (a
+//!   suspend) once the first state was published: a change with cause
+//!   `TimeJump` reaches the subscriber before convergence ends.
 //!
 //! `PROPTEST_CASES` sets the number of cases.
 
@@ -69,6 +78,14 @@ enum Step {
     WaitTimeout,
     /// Advance by this many milliseconds, then wake.
     Wait(u64),
+    /// Apply these changes without writing their hints, write an overflow,
+    /// then wake.
+    Lost(Vec<NetOp>),
+    /// Write a failure into the route socket (no wake-up).
+    FailSocket,
+    /// The host sleeps this many seconds (the sleep clock jumps, `now`
+    /// does not), then wake.
+    Sleep(u64),
 }
 
 #[derive(Clone, Debug)]
@@ -105,6 +122,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::CheckNow),
         3 => Just(Step::WaitTimeout),
         3 => (0u64..2_000).prop_map(Step::Wait),
+        1 => vec(net_op(), 1..4).prop_map(Step::Lost),
+        1 => Just(Step::FailSocket),
+        1 => (1u64..200).prop_map(Step::Sleep),
     ]
 }
 
@@ -145,6 +165,18 @@ struct Run {
     now: Instant,
     /// The last wake-up asked to be woken again at once.
     more_queued: bool,
+    /// Time the host slept (the sleep clock is ahead of `now` by it).
+    slept: Duration,
+    jump_threshold: Duration,
+    /// (e): overflows written where the engine will read them.
+    overflows: u64,
+    /// (f): failures written where the engine will read them; a failure
+    /// was written to the socket now open.
+    failures: u64,
+    failure_pending: bool,
+    /// (g): a sleep past the threshold was seen after the first
+    /// publication, and no `TimeJump` change received since.
+    owe_time_jump: bool,
     log: Vec<String>,
 }
 
@@ -152,7 +184,7 @@ impl Run {
     fn wake(&mut self) -> Result<(), TestCaseError> {
         self.ctl.set_now(self.now);
         let before = self.ctl.started();
-        let sleep = SimBackendControl::sleep_clock(SLEEP_BASE, self.start, self.now);
+        let sleep = SimBackendControl::sleep_clock(SLEEP_BASE, self.start, self.now) + self.slept;
         let woken = self.engine.wake(self.now, sleep);
         self.more_queued = woken.more_queued;
         let started = self.ctl.started() - before;
@@ -177,8 +209,40 @@ impl Run {
                 change.seq,
                 change.cause
             );
+            if change.cause == Cause::TimeJump {
+                self.owe_time_jump = false;
+            }
         }
         Ok(())
+    }
+
+    /// The socket the test writes to is the engine's (a failure written to
+    /// it was followed by a rebind).
+    fn socket_current(&mut self) -> bool {
+        if self.failure_pending && self.ctl.sources_opened() == 1 + self.failures {
+            self.failure_pending = false;
+        }
+        !self.failure_pending
+    }
+
+    /// Writes hints; those written to a socket the engine has failed on
+    /// are lost, as to a closed socket.
+    fn send(&mut self, hints: &[netstate_core::RouteEvent]) -> Result<(), TestCaseError> {
+        if !self.socket_current() {
+            self.log
+                .push(format!("{} hints lost: no socket", hints.len()));
+            return Ok(());
+        }
+        self.ctl
+            .send(hints)
+            .map_err(|e| TestCaseError::fail(format!("send: {e}")))
+    }
+
+    /// Everything owed has happened: (e) every overflow read, (f) one new
+    /// socket per failure, (g) the time jump published.
+    fn settled(&mut self) -> bool {
+        let stats = self.engine.handle().stats();
+        self.socket_current() && stats.core.overflows == self.overflows && !self.owe_time_jump
     }
 
     /// (d): the engine's count of enumerations is the backend's.
@@ -205,6 +269,19 @@ impl Run {
         Ok(())
     }
 
+    /// Whether the engine's readiness descriptor is readable now (a
+    /// driver would wake it).
+    fn readable(&self) -> bool {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let fd = self.engine.readiness_fd();
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        let zero = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        matches!(poll(&mut fds, Some(&zero)), Ok(n) if n > 0)
+    }
+
     /// The instant to wake at next: the engine's timeout, or the waiting
     /// enumeration's answer if sooner; never before `now`.
     fn next_wake(&self) -> Option<Instant> {
@@ -227,6 +304,7 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
         .map_err(|e| TestCaseError::fail(format!("config: {e}")))?;
     let start = Instant::now();
     let (backend, ctl) = sim_backend(case.seed, starting_table(), case.faults, start);
+    let jump_threshold = config.jump_threshold();
     let engine = Engine::new(config, Box::new(backend), start)
         .map_err(|e| TestCaseError::fail(format!("engine: {e}")))?;
     let (_, sub) = engine.handle().subscribe();
@@ -237,6 +315,12 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
         start,
         now: start,
         more_queued: false,
+        slept: Duration::ZERO,
+        jump_threshold,
+        overflows: 0,
+        failures: 0,
+        failure_pending: false,
+        owe_time_jump: false,
         log: Vec::new(),
     };
     let result = script(&mut r, case);
@@ -254,9 +338,7 @@ fn script(r: &mut Run, case: &Case) -> Result<(), TestCaseError> {
                 for op in ops {
                     let hints = r.ctl.apply(op);
                     r.log.push(format!("{op:?}: {} hints", hints.len()));
-                    r.ctl
-                        .send(&hints)
-                        .map_err(|e| TestCaseError::fail(format!("send: {e}")))?;
+                    r.send(&hints)?;
                 }
                 // (a): nothing in flight, nothing queued, the monitor
                 // started: this wake-up starts at most one enumeration.
@@ -275,9 +357,45 @@ fn script(r: &mut Run, case: &Case) -> Result<(), TestCaseError> {
                 }
             }
             Step::Garbage(bytes) => {
-                r.ctl
-                    .send_raw(bytes)
-                    .map_err(|e| TestCaseError::fail(format!("send: {e}")))?;
+                if r.socket_current() {
+                    r.ctl
+                        .send_raw(bytes)
+                        .map_err(|e| TestCaseError::fail(format!("send: {e}")))?;
+                }
+            }
+            Step::Lost(ops) => {
+                for op in ops {
+                    let hints = r.ctl.apply(op);
+                    r.log.push(format!("{op:?}: {} hints lost", hints.len()));
+                }
+                if r.socket_current() {
+                    r.ctl
+                        .overflow()
+                        .map_err(|e| TestCaseError::fail(format!("overflow: {e}")))?;
+                    r.overflows += 1;
+                    r.log.push("overflow written".to_owned());
+                }
+                r.wake()?;
+            }
+            Step::FailSocket => {
+                if r.socket_current() {
+                    r.ctl
+                        .fail_socket()
+                        .map_err(|e| TestCaseError::fail(format!("fail: {e}")))?;
+                    r.failures += 1;
+                    r.failure_pending = true;
+                    r.log.push("failure written".to_owned());
+                }
+            }
+            Step::Sleep(secs) => {
+                let slept = Duration::from_secs(*secs);
+                let published = r.engine.handle().stats().core.publications > 0;
+                r.slept += slept;
+                r.log.push(format!("slept {secs} s"));
+                if published && slept > r.jump_threshold {
+                    r.owe_time_jump = true;
+                }
+                r.wake()?;
             }
             Step::CheckNow => drop(r.engine.handle().check_now()),
             Step::WaitTimeout => {
@@ -297,14 +415,15 @@ fn script(r: &mut Run, case: &Case) -> Result<(), TestCaseError> {
     r.log.push("faults off".to_owned());
     let truth = r.ctl.truth();
     for _ in 0..CONVERGENCE_STEPS {
-        if !r.more_queued {
+        if !r.more_queued && !r.readable() {
             match r.next_wake() {
                 Some(at) => r.now = at,
                 None => break,
             }
         }
         r.wake()?;
-        if *r.engine.handle().state() == truth && !r.more_queued && !r.ctl.pending() {
+        if *r.engine.handle().state() == truth && !r.more_queued && !r.ctl.pending() && r.settled()
+        {
             return Ok(());
         }
     }
@@ -314,6 +433,14 @@ fn script(r: &mut Run, case: &Case) -> Result<(), TestCaseError> {
         "no convergence within {} wake-ups",
         CONVERGENCE_STEPS
     );
+    let stats = r.engine.handle().stats();
+    prop_assert_eq!(stats.core.overflows, r.overflows, "(e) overflows read");
+    prop_assert_eq!(
+        r.ctl.sources_opened(),
+        1 + r.failures,
+        "(f) one new route socket per failure"
+    );
+    prop_assert!(!r.owe_time_jump, "(g) no TimeJump change after a sleep");
     Ok(())
 }
 

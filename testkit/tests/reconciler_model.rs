@@ -29,10 +29,6 @@ fn config() -> ProptestConfig {
 }
 
 // ---------------------------------------------------------------------------
-// Byte inputs: arbitrary, and well-formed ones with a few bytes changed.
-
-/// Well-formed netlink monitor datagrams from the fixture builders.
-// ---------------------------------------------------------------------------
 // The Reconciler: arbitrary configurations and input sequences.
 
 fn dur() -> impl Strategy<Value = Dur> {
