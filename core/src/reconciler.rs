@@ -169,6 +169,38 @@ struct Wanted {
     force_publish: bool,
 }
 
+/// When a reason to read lets the read start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    /// When its timer is due (the debounce and maximum wait for a hint, at
+    /// once for a reconcile that ran out), and not during a retry backoff.
+    WhenDue,
+    /// At the next [`Reconciler::poll_action`], even during a retry backoff
+    /// (overflow, forced check, time jump, resync after a rebind).
+    Now,
+}
+
+/// Whether the read a reason asks for publishes when nothing differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Publish {
+    /// Only a difference is published.
+    IfChanged,
+    /// Published even unchanged (after a time jump: the application must
+    /// re-check what it holds).
+    Always,
+}
+
+impl From<bool> for Publish {
+    /// `true`: [`Publish::Always`].
+    fn from(always: bool) -> Self {
+        if always {
+            Publish::Always
+        } else {
+            Publish::IfChanged
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct InFlight {
     id: EnumerationId,
@@ -391,7 +423,7 @@ impl Reconciler {
             last_timeout_reason: None,
             last_now: now,
         };
-        r.request(Cause::Initial, true, false);
+        r.request(Cause::Initial, Start::Now, Publish::IfChanged);
         r
     }
 
@@ -481,7 +513,7 @@ impl Reconciler {
                         .as_ref()
                         .is_some_and(|f| f.scope == Scope::All);
                     if !full_in_flight {
-                        self.request(Cause::Reconcile, false, false);
+                        self.request(Cause::Reconcile, Start::WhenDue, Publish::IfChanged);
                         self.make_ready();
                     }
                 }
@@ -513,13 +545,13 @@ impl Reconciler {
             Input::EnumerationInterrupted { id } => self.handle_interrupted(now, id),
             Input::MonitorFailed(MonitorFailure::Overflow) => {
                 self.stats.overflows += 1;
-                self.request(Cause::Overflow, true, false);
+                self.request(Cause::Overflow, Start::Now, Publish::IfChanged);
             }
             Input::MonitorFailed(MonitorFailure::Error | MonitorFailure::Closed) => {
                 self.handle_monitor_failed(now);
             }
             Input::MonitorRebound(result) => self.handle_rebound(now, result),
-            Input::ForceCheck => self.request(Cause::Forced, true, false),
+            Input::ForceCheck => self.request(Cause::Forced, Start::Now, Publish::IfChanged),
         }
         self.handle_timeout(now);
     }
@@ -545,7 +577,7 @@ impl Reconciler {
                 }
             }
         }
-        self.add_reason(Cause::Event, false, false, hint);
+        self.add_reason(Cause::Event, Start::WhenDue, Publish::IfChanged, hint);
         self.arm_debounce(now);
     }
 
@@ -648,7 +680,7 @@ impl Reconciler {
         };
         let awake = now.saturating_duration_since(then);
         if slept_clock.saturating_sub(awake) > self.config.jump_threshold {
-            self.request(Cause::TimeJump, true, true);
+            self.request(Cause::TimeJump, Start::Now, Publish::Always);
         }
     }
 
@@ -681,8 +713,9 @@ impl Reconciler {
             Ok(()) => {
                 self.monitor = MonitorState::Healthy;
                 self.last_rebound = Some(now);
-                // Events were lost while the socket was down: resync.
-                self.request(Cause::Reconcile, true, false);
+                // Events were lost while the socket was down: resync (a
+                // read of cause `reconcile`, at once).
+                self.request(Cause::Reconcile, Start::Now, Publish::IfChanged);
             }
             Err(_) => self.schedule_rebind(now),
         }
@@ -732,7 +765,11 @@ impl Reconciler {
         self.timers.stop(Timer::Retry);
         let Some(state) = self.state.clone() else {
             // Targeted reads are only asked with a state; be safe anyway.
-            return self.request(flight.cause, true, flight.force_publish);
+            return self.request(
+                flight.cause,
+                Start::Now,
+                Publish::from(flight.force_publish),
+            );
         };
         // A targeted read is never forced to publish: what forces it (a
         // time jump) reads everything.
@@ -748,7 +785,13 @@ impl Reconciler {
         let merged = match merge(&state, &refresh, hidden) {
             Ok(merged) => merged,
             // Only a full read can say what the table is now.
-            Err(_) => return self.request(flight.cause, true, flight.force_publish),
+            Err(_) => {
+                return self.request(
+                    flight.cause,
+                    Start::Now,
+                    Publish::from(flight.force_publish),
+                )
+            }
         };
         let filter = &self.config.filter;
         let ignored = &mut self.ignored;
@@ -889,12 +932,14 @@ impl Reconciler {
     /// Adds a reason to read the whole table. Urgent reasons are ready at
     /// once: the next `poll_action` starts them (or the first one after the
     /// enumeration in flight).
-    fn request(&mut self, cause: Cause, urgent: bool, force_publish: bool) {
-        self.add_reason(cause, urgent, force_publish, HintScope::All);
+    fn request(&mut self, cause: Cause, start: Start, publish: Publish) {
+        self.add_reason(cause, start, publish, HintScope::All);
     }
 
     /// Adds a reason to enumerate that needs `scope` read.
-    fn add_reason(&mut self, cause: Cause, urgent: bool, force_publish: bool, scope: HintScope) {
+    fn add_reason(&mut self, cause: Cause, start: Start, publish: Publish, scope: HintScope) {
+        let urgent = start == Start::Now;
+        let force_publish = publish == Publish::Always;
         let w = self.wanted.get_or_insert(Wanted {
             cause,
             scope: Scope::Targeted(Targets::new()),
