@@ -3,3 +3,4 @@
 
 pub mod netlink;
 pub mod route_socket;
+mod sockaddr;
