@@ -1,5 +1,5 @@
 //! What the routing-socket parser ([`route_socket`](super::route_socket))
-//! and the `getifaddrs` reader (next to move here from `netstate-sys`) read out
+//! and the `getifaddrs` reader ([`ifaddrs`](super::ifaddrs)) both read out
 //! of a socket address: where the IPv4 or IPv6 address sits, and the prefix
 //! length a netmask stands for. The rule lives here once, so the two cannot
 //! drift apart.
