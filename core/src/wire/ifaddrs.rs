@@ -529,8 +529,7 @@ fn family(sa: &[u8], layout: &Layout) -> Option<u16> {
     if layout.sa_len {
         sa.get(1).copied().map(u16::from)
     } else {
-        let b = sa.get(0..2)?;
-        Some(u16::from_ne_bytes([b[0], b[1]]))
+        sa.first_chunk().copied().map(u16::from_ne_bytes)
     }
 }
 
@@ -558,9 +557,9 @@ fn entry_addr(entry: &Entry, layout: &Layout) -> EntryAddr {
 
 /// An `AF_INET` entry: `sin_addr`, and the netmask's prefix length.
 fn inet4(addr: &[u8], mask: Option<&[u8]>) -> EntryAddr {
-    let Some(octets) = addr
-        .get(SIN_ADDR_OFFSET..SIN_ADDR_OFFSET + 4)
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+    let Some(&octets) = addr
+        .get(SIN_ADDR_OFFSET..)
+        .and_then(<[u8]>::first_chunk::<4>)
     else {
         return EntryAddr::Other;
     };
@@ -573,9 +572,9 @@ fn inet4(addr: &[u8], mask: Option<&[u8]>) -> EntryAddr {
 /// An `AF_INET6` entry: `sin6_addr` (its embedded scope cleared when
 /// `embedded_scope`), and the netmask's prefix length.
 fn inet6(addr: &[u8], mask: Option<&[u8]>, embedded_scope: bool) -> EntryAddr {
-    let Some(mut octets) = addr
-        .get(SIN6_ADDR_OFFSET..SIN6_ADDR_OFFSET + 16)
-        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+    let Some(&(mut octets)) = addr
+        .get(SIN6_ADDR_OFFSET..)
+        .and_then(<[u8]>::first_chunk::<16>)
     else {
         return EntryAddr::Other;
     };
@@ -602,14 +601,14 @@ fn clear_embedded_scope(octets: &mut [u8; 16]) {
 fn sockaddr_ll(bytes: &[u8]) -> EntryAddr {
     let (Some(index), Some(&halen)) = (
         bytes
-            .get(SLL_IFINDEX_OFFSET..SLL_IFINDEX_OFFSET + 4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok()),
+            .get(SLL_IFINDEX_OFFSET..)
+            .and_then(<[u8]>::first_chunk::<4>),
         bytes.get(SLL_HALEN_OFFSET),
     ) else {
         return EntryAddr::Other;
     };
     // A negative index is none.
-    let index = u32::try_from(i32::from_ne_bytes(index)).unwrap_or(0);
+    let index = u32::try_from(i32::from_ne_bytes(*index)).unwrap_or(0);
     let halen = usize::from(halen);
     let mac = if halen == 0 || halen > SLL_ADDR_LEN {
         None
@@ -626,8 +625,8 @@ fn sockaddr_ll(bytes: &[u8]) -> EntryAddr {
 fn sockaddr_dl(bytes: &[u8]) -> EntryAddr {
     let (Some(index), Some(&nlen), Some(&alen)) = (
         bytes
-            .get(SDL_INDEX_OFFSET..SDL_INDEX_OFFSET + 2)
-            .and_then(|b| <[u8; 2]>::try_from(b).ok()),
+            .get(SDL_INDEX_OFFSET..)
+            .and_then(<[u8]>::first_chunk::<2>),
         bytes.get(SDL_NLEN_OFFSET),
         bytes.get(SDL_ALEN_OFFSET),
     ) else {
@@ -641,7 +640,7 @@ fn sockaddr_dl(bytes: &[u8]) -> EntryAddr {
             .map(HardwareAddr::new),
     };
     EntryAddr::Link {
-        index: u32::from(u16::from_ne_bytes(index)),
+        index: u32::from(u16::from_ne_bytes(*index)),
         mac,
     }
 }
