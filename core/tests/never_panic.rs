@@ -1,6 +1,7 @@
 //! Never-panic properties, in the normal `cargo test`: arbitrary and mutated
-//! bytes into both parsers and the dump collector. (Arbitrary input
-//! sequences into the Reconciler: `testkit/tests/reconciler_model.rs`.)
+//! bytes into both parsers and the dump collector, and arbitrary
+//! `getifaddrs` entry lists into its reader in every layout. (Arbitrary
+//! input sequences into the Reconciler: `testkit/tests/reconciler_model.rs`.)
 //!
 //! The checks are the fuzz targets' own: `fuzz/src/checks.rs` is compiled in
 //! here unchanged, so a rule the fuzzers enforce is enforced on every test
@@ -11,6 +12,12 @@
 
 #[path = "../../fuzz/src/checks.rs"]
 mod checks;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use netstate_core::ipnet::IpNet;
+use netstate_core::wire::ifaddrs::{Entry, Layout, LinkLayer};
 
 use netstate_core::wire::netlink::dump::Stage;
 use netstate_core::wire::netlink::fixtures::{
@@ -24,7 +31,10 @@ use netstate_core::wire::netlink::{
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use checks::{check_dump_chunks, check_netlink_events, check_route_socket, DumpChunk};
+use checks::{
+    check_dump_chunks, check_ifaddrs, check_ifaddrs_entries, check_netlink_events,
+    check_route_socket, DumpChunk, NameLookups, IFADDRS_LAYOUTS, IFADDRS_NAMES,
+};
 
 /// Cases per property when `PROPTEST_CASES` is not set.
 const DEFAULT_CASES: u32 = 256;
@@ -311,4 +321,282 @@ proptest! {
             datagram: &replies[i].2,
         }));
     }
+}
+
+// ---------------------------------------------------------------------------
+// getifaddrs entries: arbitrary, and well-formed ones checked against a
+// model.
+
+/// A socket address as a layout stores it: the family field (`sa_len` and a
+/// byte, or a native-endian `u16`), then `body` from offset 2.
+fn sockaddr(layout: &Layout, family: u16, body: &[u8]) -> Vec<u8> {
+    let mut sa = if layout.sa_len {
+        vec![(2 + body.len()) as u8, family as u8]
+    } else {
+        family.to_ne_bytes().to_vec()
+    };
+    sa.extend(body);
+    sa
+}
+
+/// What an entry's address is made of, before a layout lays it out.
+#[derive(Clone, Debug)]
+enum SockaddrSpec {
+    /// A null pointer.
+    Null,
+    /// Bytes, whatever they are.
+    Raw(Vec<u8>),
+    /// `AF_INET` (0), the layout's `AF_INET6` (1), its link-layer family (2)
+    /// or another one (3), then `body`, cut to `cut` bytes if shorter.
+    Family {
+        which: u8,
+        body: Vec<u8>,
+        cut: usize,
+    },
+}
+
+impl SockaddrSpec {
+    fn bytes(&self, layout: &Layout) -> Option<Vec<u8>> {
+        match self {
+            SockaddrSpec::Null => None,
+            SockaddrSpec::Raw(b) => Some(b.clone()),
+            SockaddrSpec::Family { which, body, cut } => {
+                let family = match which {
+                    0 => 2,
+                    1 => layout.af_inet6,
+                    2 if layout.link == Some(LinkLayer::Packet) => 17,
+                    2 => 18,
+                    _ => 99,
+                };
+                let mut sa = sockaddr(layout, family, body);
+                sa.truncate(*cut);
+                Some(sa)
+            }
+        }
+    }
+}
+
+fn sockaddr_spec() -> impl Strategy<Value = SockaddrSpec> {
+    prop_oneof![
+        1 => Just(SockaddrSpec::Null),
+        1 => vec(any::<u8>(), 0..40).prop_map(SockaddrSpec::Raw),
+        4 => (0u8..4, vec(any::<u8>(), 0..60), 0usize..64)
+            .prop_map(|(which, body, cut)| SockaddrSpec::Family { which, body, cut }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn ifaddrs_never_panics_on_arbitrary_bytes(d in vec(any::<u8>(), 0..512)) {
+        check_ifaddrs(&d);
+    }
+
+    #[test]
+    fn ifaddrs_never_panics_on_random_entry_lists(
+        layout in 0usize..IFADDRS_LAYOUTS.len(),
+        failures in any::<bool>(),
+        specs in vec(
+            (0..IFADDRS_NAMES.len(), any::<u32>(), sockaddr_spec(), sockaddr_spec()),
+            0..12,
+        ),
+    ) {
+        let layout = IFADDRS_LAYOUTS[layout];
+        let entries: Vec<Entry> = specs
+            .iter()
+            .map(|(name, flags, addr, mask)| Entry {
+                name: IFADDRS_NAMES[*name].to_vec(),
+                flags: *flags,
+                addr: addr.bytes(&layout),
+                netmask: mask.bytes(&layout),
+            })
+            .collect();
+        check_ifaddrs_entries(&layout, NameLookups { failures }, &entries);
+    }
+}
+
+/// A well-formed list: interfaces with link-layer entries, addresses on
+/// them (IPv4 ones maybe under a label, on Linux).
+#[derive(Clone, Debug)]
+struct ListSpec {
+    /// Which of the named layouts.
+    layout: usize,
+    /// Per interface: its name's index in `PLAIN_NAMES`, its hardware
+    /// address, its flags.
+    links: Vec<(usize, Vec<u8>, u32)>,
+    /// Per address: which link, v4 or v6 bytes, prefix, label or not.
+    addrs: Vec<(prop::sample::Index, IpAddr, u8, bool)>,
+}
+
+/// Names without a ':' (every interface of the model has one of these).
+const PLAIN_NAMES: [&str; 6] = ["lo", "eth0", "en0", "tun0", "wlan0", "veth1"];
+
+fn list_spec() -> impl Strategy<Value = ListSpec> {
+    let ip = prop_oneof![
+        any::<[u8; 4]>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+        any::<[u8; 16]>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))),
+        // Link-local, whose bytes 2 and 3 a BSD kernel may fill in.
+        any::<[u8; 16]>().prop_map(|mut a| {
+            a[0] = 0xfe;
+            a[1] = 0x80 | (a[1] & 0x3f);
+            IpAddr::V6(Ipv6Addr::from(a))
+        }),
+    ];
+    (
+        0usize..3,
+        prop::sample::subsequence(
+            (0..PLAIN_NAMES.len()).collect::<Vec<_>>(),
+            1..=PLAIN_NAMES.len(),
+        )
+        .prop_shuffle(),
+        vec((vec(any::<u8>(), 0..8), any::<u32>()), PLAIN_NAMES.len()),
+        vec(
+            (any::<prop::sample::Index>(), ip, any::<u8>(), any::<bool>()),
+            0..16,
+        ),
+    )
+        .prop_map(|(layout, names, hw, addrs)| ListSpec {
+            layout,
+            links: names
+                .into_iter()
+                .zip(hw)
+                .map(|(n, (hw, flags))| (n, hw, flags))
+                .collect(),
+            addrs,
+        })
+}
+
+/// The link-layer entry of interface `index` as `layout` stores it.
+fn link_entry(layout: &Layout, name: &str, index: u32, hw: &[u8], flags: u32) -> Entry {
+    let addr = match layout.link {
+        // sockaddr_ll: protocol, ifindex, hatype, pkttype, halen, addr[8].
+        // (A link without any address, whose index is looked up, is in
+        // the unit tests.)
+        Some(LinkLayer::Packet) => {
+            let mut body = vec![0u8; 18];
+            body[2..6].copy_from_slice(&(index as i32).to_ne_bytes());
+            body[9] = hw.len() as u8;
+            body[10..10 + hw.len()].copy_from_slice(hw);
+            Some(sockaddr(layout, 17, &body))
+        }
+        // sockaddr_dl: index, type, nlen, alen, slen, name, address.
+        _ => {
+            let mut body = (index as u16).to_ne_bytes().to_vec();
+            body.extend([6, name.len() as u8, hw.len() as u8, 0]);
+            body.extend(name.as_bytes());
+            body.extend(hw);
+            Some(sockaddr(layout, 18, &body))
+        }
+    };
+    Entry {
+        name: name.as_bytes().to_vec(),
+        flags,
+        addr,
+        netmask: None,
+    }
+}
+
+/// An address entry: `sockaddr_in` / `sockaddr_in6` and a netmask of
+/// `prefix` (trimmed to its last non-zero byte where sa_len says how long
+/// it is); an IPv6 host address (`/128`) without a netmask.
+fn addr_entry(layout: &Layout, name: &str, ip: IpAddr, prefix: u8, flags: u32) -> Entry {
+    let (family, lead, octets, bits) = match ip {
+        IpAddr::V4(a) => (2, 2, a.octets().to_vec(), 32u8),
+        IpAddr::V6(a) => (layout.af_inet6, 6, a.octets().to_vec(), 128u8),
+    };
+    let prefix = prefix % (bits + 1);
+    // Port (and flow information) zero, the address, and room after it.
+    let body = |bytes: &[u8]| [&vec![0u8; lead][..], bytes, &[0u8; 8][..]].concat();
+    let mut addr = sockaddr(layout, family, &body(&octets));
+    let mut mask_bytes = vec![0u8; octets.len()];
+    for bit in 0..usize::from(prefix) {
+        mask_bytes[bit / 8] |= 0x80 >> (bit % 8);
+    }
+    let mut mask = sockaddr(layout, 0, &body(&mask_bytes));
+    if layout.sa_len {
+        let used = 2
+            + lead
+            + mask_bytes
+                .iter()
+                .rposition(|b| *b != 0)
+                .map_or(0, |i| i + 1);
+        mask.truncate(used);
+        mask[0] = used as u8;
+        addr[0] = addr.len() as u8;
+    }
+    Entry {
+        name: name.as_bytes().to_vec(),
+        flags,
+        addr: Some(addr),
+        netmask: (prefix != bits || ip.is_ipv4()).then_some(mask),
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Each interface of a well-formed list is in the snapshot with its
+    /// index, hardware address and MTU, and holds exactly the addresses
+    /// listed under its name or (Linux) a label of it, with their prefix;
+    /// a link-local address has its embedded scope cleared where the layout
+    /// says so.
+    #[test]
+    fn ifaddrs_places_every_address_of_a_listed_interface(spec in list_spec()) {
+        let layout = IFADDRS_LAYOUTS[spec.layout];
+        let mut entries = Vec::new();
+        let mut model: BTreeMap<u32, ModelInterface> = BTreeMap::new();
+        for (i, (name, hw, flags)) in spec.links.iter().enumerate() {
+            let name = PLAIN_NAMES[*name];
+            let index = 1 + i as u32 * 3;
+            entries.push(link_entry(&layout, name, index, hw, *flags));
+            let mac = (!hw.is_empty()).then(|| hw.clone());
+            model.insert(index, (name.to_owned(), mac, Vec::new()));
+        }
+        let indexes: Vec<u32> = model.keys().copied().collect();
+        for (which, ip, prefix, label) in &spec.addrs {
+            let index = indexes[which.index(indexes.len())];
+            let name = model[&index].0.clone();
+            let listed_as = if *label && layout.ipv4_labels && ip.is_ipv4() {
+                format!("{name}:{}", prefix % 10)
+            } else {
+                name.clone()
+            };
+            entries.push(addr_entry(&layout, &listed_as, *ip, *prefix, flags_of(&spec, index)));
+            let bits = if ip.is_ipv4() { 32 } else { 128 };
+            let mut ip = *ip;
+            if let (IpAddr::V6(a), true) = (ip, layout.embedded_scope) {
+                let mut o = a.octets();
+                if o[0] == 0xfe && o[1] & 0xc0 == 0x80 {
+                    o[2] = 0;
+                    o[3] = 0;
+                }
+                ip = IpAddr::V6(Ipv6Addr::from(o));
+            }
+            let net = IpNet::new(ip, prefix % (bits + 1)).unwrap();
+            model.get_mut(&index).unwrap().2.push(net);
+        }
+        let lookups = NameLookups { failures: false };
+        let s = check_ifaddrs_entries(&layout, lookups, &entries).expect("a snapshot");
+        prop_assert_eq!(s.interfaces().len(), model.len());
+        for (index, (name, mac, mut nets)) in model {
+            let i = s.by_index(index).expect("every listed interface");
+            prop_assert_eq!(&i.name, &name);
+            prop_assert_eq!(i.mac.as_ref().map(|m| m.as_bytes().to_vec()), mac);
+            prop_assert_eq!(Some(i.mtu), lookups.mtu_of(name.as_bytes()));
+            nets.sort_unstable();
+            nets.dedup();
+            let mut got: Vec<IpNet> = i.addrs.iter().map(|a| a.net).collect();
+            got.sort_unstable();
+            prop_assert_eq!(got, nets);
+        }
+    }
+}
+
+/// The model's interface: name, hardware address, addresses.
+type ModelInterface = (String, Option<Vec<u8>>, Vec<IpNet>);
+
+/// The flags the model's interface `index` was listed with.
+fn flags_of(spec: &ListSpec, index: u32) -> u32 {
+    spec.links[((index - 1) / 3) as usize].2
 }

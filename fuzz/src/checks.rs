@@ -1,13 +1,15 @@
 //! The checks each parser's result must pass, whatever the bytes, and the
-//! `netlink_dump` target's input format. Shared by the fuzz targets, the
-//! seed generator and `core/tests/never_panic.rs`.
+//! input formats of the `netlink_dump` and `ifaddrs` targets. Shared by the
+//! fuzz targets, the seed generator and `core/tests/never_panic.rs`.
 #![allow(dead_code)] // Each user needs only part of it.
 
+use netstate_core::ifname;
+use netstate_core::wire::ifaddrs::{assemble, AssembleError, Entry, Layout, LinkLayer, Lookups};
 use netstate_core::wire::netlink::dump::{SnapshotCollector, Stage};
 use netstate_core::wire::netlink::events::parse_events;
 use netstate_core::wire::netlink::HEADER_LEN;
 use netstate_core::wire::route_socket::{Parser, Platform};
-use netstate_core::MAX_NAME_LEN;
+use netstate_core::{Snapshot, MAX_NAME_LEN};
 
 /// `parse_events` on `data`, with the checks every result must pass.
 pub fn check_netlink_events(data: &[u8]) {
@@ -166,6 +168,232 @@ pub fn check_dump_chunks<'a>(chunks: impl IntoIterator<Item = DumpChunk<'a>>) {
         }
         Err(e) => {
             let _ = e.to_string();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// getifaddrs entries.
+
+/// The layouts the `ifaddrs` target reads with, by the low two bits of its
+/// first byte: the three named ones, and Linux's without link-layer entries
+/// (the other Unix systems).
+pub const IFADDRS_LAYOUTS: [Layout; 4] = [
+    Layout::LINUX,
+    Layout::DARWIN,
+    Layout::FREEBSD,
+    Layout {
+        link: None,
+        ..Layout::LINUX
+    },
+];
+
+/// The names an `ifaddrs` entry can have, by its name byte: few, so that
+/// entries share them; labels of them; one that is not UTF-8; an empty one.
+pub const IFADDRS_NAMES: [&[u8]; 12] = [
+    b"lo",
+    b"eth0",
+    b"eth0:1",
+    b"eth0:x:y",
+    b"en0",
+    b"lo0",
+    b"tun0",
+    b"a",
+    b"b",
+    b"eth\xff",
+    b"",
+    b":",
+];
+
+/// Lookups whose answers follow from the name alone (so the same input
+/// always gets the same answers): an index from 1 to 64 for most names (two
+/// names may share one), and an MTU; with `failures`, some names have no
+/// index, no MTU (gone) or a failing MTU lookup.
+#[derive(Clone, Copy, Debug)]
+pub struct NameLookups {
+    pub failures: bool,
+}
+
+impl NameLookups {
+    fn hash(name: &[u8]) -> u32 {
+        name.iter()
+            .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(*b)))
+    }
+
+    /// The MTU this lookup gives `name`, when it gives one.
+    pub fn mtu_of(&self, name: &[u8]) -> Option<u32> {
+        let h = Self::hash(name);
+        (!self.failures || h % 17 > 1).then_some(1000 + h % 9000)
+    }
+}
+
+impl Lookups for NameLookups {
+    type Error = String;
+
+    fn index(&mut self, name: &[u8]) -> Option<u32> {
+        let h = Self::hash(name);
+        (!self.failures || h % 7 != 0).then_some(1 + (h >> 3) % 64)
+    }
+
+    fn mtu(&mut self, name: &[u8]) -> Result<Option<u32>, String> {
+        let h = Self::hash(name);
+        if self.failures && h % 17 == 1 {
+            return Err(format!("no MTU for {name:?}"));
+        }
+        Ok(self.mtu_of(name))
+    }
+}
+
+/// The `ifaddrs` target's input format: byte 0 picks the layout
+/// ([`IFADDRS_LAYOUTS`], low two bits) and whether the lookups may fail
+/// (bit 2); then entries, each `[name][flags: u16 LE][addr length][addr
+/// bytes][mask length][mask bytes]`, the name one of [`IFADDRS_NAMES`] by
+/// its byte, a length of 255 a null pointer. A field cut short by the end of
+/// the input takes what is left.
+pub struct IfaddrsInput<'a>(pub &'a [u8]);
+
+impl IfaddrsInput<'_> {
+    /// The layout, the lookups and the entries.
+    pub fn decode(&self) -> (Layout, NameLookups, Vec<Entry>) {
+        let Some((&head, mut rest)) = self.0.split_first() else {
+            return (Layout::LINUX, NameLookups { failures: false }, Vec::new());
+        };
+        let mut take = |n: usize| {
+            let (a, b) = rest.split_at(n.min(rest.len()));
+            rest = b;
+            a
+        };
+        let mut entries = Vec::new();
+        while let Some(&name) = take(1).first() {
+            let flags = match take(2) {
+                [a, b] => u32::from(u16::from_le_bytes([*a, *b])),
+                [a] => u32::from(*a),
+                _ => 0,
+            };
+            let mut sockaddr = || match take(1).first() {
+                None | Some(255) => None,
+                Some(&n) => Some(take(usize::from(n)).to_vec()),
+            };
+            let addr = sockaddr();
+            let netmask = sockaddr();
+            entries.push(Entry {
+                name: IFADDRS_NAMES[usize::from(name) % IFADDRS_NAMES.len()].to_vec(),
+                flags,
+                addr,
+                netmask,
+            });
+        }
+        let layout = IFADDRS_LAYOUTS[usize::from(head & 3)];
+        (
+            layout,
+            NameLookups {
+                failures: head & 4 != 0,
+            },
+            entries,
+        )
+    }
+}
+
+/// Encodes entries in the [`IfaddrsInput`] format (for seeds and tests);
+/// `head` is byte 0. Names must be in [`IFADDRS_NAMES`].
+pub fn encode_ifaddrs(head: u8, entries: &[Entry]) -> Vec<u8> {
+    let mut out = vec![head];
+    for e in entries {
+        let name = IFADDRS_NAMES.iter().position(|n| *n == e.name).unwrap();
+        out.push(name as u8);
+        out.extend((e.flags as u16).to_le_bytes());
+        for sa in [&e.addr, &e.netmask] {
+            match sa {
+                None => out.push(255),
+                Some(b) => {
+                    assert!(b.len() < 255);
+                    out.push(b.len() as u8);
+                    out.extend(b);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`assemble`] on the entries of an [`IfaddrsInput`], with
+/// [`check_ifaddrs_entries`]'s checks.
+pub fn check_ifaddrs(data: &[u8]) {
+    let (layout, lookups, entries) = IfaddrsInput(data).decode();
+    check_ifaddrs_entries(&layout, lookups, &entries);
+}
+
+/// [`assemble`] on `entries`, with the checks every result must pass: the
+/// snapshot's invariants (indexes sorted, unique and not 0, names unique),
+/// no default routes and no address flags (`getifaddrs` has neither), each
+/// interface named after an entry (or the interface of a label, under a
+/// layout with labels) with the MTU the lookups gave it, no more
+/// interfaces than names nor addresses than entries, and an error naming
+/// an entry's interface. The same entries give the same result. Returns the
+/// snapshot, if any.
+pub fn check_ifaddrs_entries(
+    layout: &Layout,
+    lookups: NameLookups,
+    entries: &[Entry],
+) -> Option<Snapshot> {
+    let (mut first, mut second) = (lookups, lookups);
+    let result = assemble(entries, layout, &mut first);
+    let again = assemble(entries, layout, &mut second);
+    // What an interface may be called: an entry's name, or the part of a
+    // label before its first ':'.
+    let mut names: Vec<&[u8]> = entries.iter().map(|e| e.name.as_slice()).collect();
+    if layout.ipv4_labels {
+        for e in entries {
+            if let Some(colon) = e.name.iter().position(|b| *b == b':') {
+                names.push(&e.name[..colon]);
+            }
+        }
+    }
+    let is_a_name = |text: &str| names.iter().any(|n| ifname::escape(n) == text);
+    match result {
+        Ok(s) => {
+            assert_eq!(again.ok().as_ref(), Some(&s), "deterministic");
+            let ifs = s.interfaces();
+            for pair in ifs.windows(2) {
+                assert!(pair[0].index < pair[1].index, "sorted, unique indexes");
+            }
+            let mut seen: Vec<&str> = ifs.iter().map(|i| i.name.as_str()).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen.len(), ifs.len(), "unique names");
+            assert!(s.default_routes().v4.is_none() && s.default_routes().v6.is_none());
+            let mut distinct = names.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert!(ifs.len() <= distinct.len());
+            let mut addrs = 0;
+            for i in ifs {
+                assert_ne!(i.index, 0);
+                assert!(is_a_name(&i.name), "{:?} is no entry's name", i.name);
+                let raw = ifname::unescape(&i.name);
+                assert_eq!(Some(i.mtu), lookups.mtu_of(&raw), "{:?}", i.name);
+                assert!(i.addrs.iter().all(|a| a.flags.is_empty()));
+                if let Some(mac) = &i.mac {
+                    assert!(!mac.as_bytes().is_empty(), "an empty address is none");
+                    if layout.link == Some(LinkLayer::Packet) {
+                        assert!(mac.as_bytes().len() <= 8, "sll_addr has 8 bytes");
+                    }
+                }
+                addrs += i.addrs.len();
+            }
+            assert!(addrs <= entries.len());
+            let _ = (s.have_v4(), s.have_v6());
+            Some(s)
+        }
+        Err(e) => {
+            assert_eq!(again.err().map(|e| e.to_string()), Some(e.to_string()));
+            match &e {
+                AssembleError::Vanished { interface } | AssembleError::Mtu { interface, .. } => {
+                    assert!(is_a_name(interface), "{interface:?} is no entry's name");
+                }
+                AssembleError::Inconsistent(_) => {}
+            }
+            None
         }
     }
 }

@@ -5,60 +5,33 @@
 //! the netlink `Enumerator` in a network namespace; on Linux it is a test
 //! subject and a fallback, not what `NetlinkBackend` uses.
 //!
-//! ## What it does not give
+//! ## What lives here, and what in core
 //!
-//! * **No default route.** `getifaddrs` lists interfaces and addresses,
-//!   never routes; the snapshot's [`DefaultRoutes`] are left `None` rather
-//!   than guessed (from a gateway-looking address, say). Reading them on
-//!   BSD and macOS takes an `RTM_GET` on a routing socket (or a
-//!   `NET_RT_DUMP` sysctl): future work.
-//! * **No address flags.** Tentative, deprecated, temporary, DAD-failed and
-//!   permanent are not in `getifaddrs`; every [`Address`] has empty flags.
-//!   On BSD and macOS they could come from `ioctl(SIOCGIFAFLAG_IN6)` per
-//!   IPv6 address: future work. Consequence: `have_v6()` counts a tentative
-//!   address as usable, where the netlink enumeration would not.
+//! This module is the FFI walk only: it calls `getifaddrs`, copies each
+//! entry's name, flags and socket-address bytes into a
+//! `netstate_core::wire::ifaddrs::Entry`, frees the list, and answers the
+//! lookups the list leaves open (`if_nametoindex`, and the MTU with
+//! `ioctl(SIOCGIFMTU)`). Reading the socket addresses and grouping the
+//! entries into a snapshot is `netstate_core::wire::ifaddrs::assemble`,
+//! which is pure, fuzzed and mutation-tested; its docs say where each field
+//! comes from, and what a snapshot from `getifaddrs` lacks (**default
+//! routes** and **address flags**: `have_v6()` counts a tentative address
+//! as usable, where the netlink enumeration would not). Here, the platform
+//! picks the layout core reads the bytes with (`sa_len` or not, `AF_INET6`,
+//! `sockaddr_ll` or `sockaddr_dl`, the `IFF_*` bits), from `libc`.
 //!
-//! ## Where each field comes from
+//! How many bytes of each socket address are copied: `sa_len` of them
+//! where socket addresses carry one (BSD, macOS; a netmask may be shorter
+//! than its structure), else the size of the structure of its family
+//! (`sockaddr_in`, `sockaddr_in6`, and `sockaddr_ll` on Linux), the netmask
+//! of an IPv4 or IPv6 address as many as its address (and no other
+//! netmask); of a family not read here, only the family field.
 //!
-//! * The interfaces: every name in the list. On Linux each link has an
-//!   `AF_PACKET` entry (with no address at all when the link has no
-//!   hardware address, a tunnel's for example); on BSD and macOS an
-//!   `AF_LINK` one.
-//! * The index: `sll_ifindex` of the `AF_PACKET` entry (Linux) or
-//!   `sdl_index` of the `AF_LINK` entry (BSD, macOS), else
-//!   `if_nametoindex`.
-//! * The flags: the entries' `ifa_flags` (`IFF_UP`, `IFF_RUNNING`,
-//!   `IFF_LOOPBACK`, `IFF_POINTOPOINT`, `IFF_MULTICAST`, `IFF_BROADCAST`,
-//!   `IFF_NOARP`, `IFF_PROMISC`), the interface's own flags on every entry.
-//! * The MTU: `getifaddrs` does not carry it on Linux (the `AF_PACKET`
-//!   entry's `ifa_data` is a `rtnl_link_stats` of counters only), so it is
-//!   asked for with `ioctl(SIOCGIFMTU)` on a datagram socket, on Linux,
-//!   macOS, iOS and FreeBSD alike (one code path, tested here). On other
-//!   Unix systems it is 0 (unknown).
-//! * The hardware address: `sll_addr` (Linux, `sll_halen` bytes) or the
-//!   link-layer bytes of the `sockaddr_dl` (BSD, macOS, `sdl_alen` bytes
-//!   after the name). None when it has no bytes (macOS's `lo0`, tunnels).
-//!   On Linux an address longer than `sll_addr`'s 8 bytes (InfiniBand's
-//!   20) is given as None rather than truncated: glibc and musl do store
-//!   up to 24 bytes there, but reading past the declared structure would
-//!   rely on their private layout.
-//! * The addresses: the `AF_INET` and `AF_INET6` entries, with the prefix
-//!   length counted from the netmask's leading one bits (a non-contiguous
-//!   mask counts up to its first zero bit; a missing netmask means a host
-//!   address). On BSD and macOS the netmask may be trimmed (`sa_len`
-//!   shorter than the structure): missing bytes are zero. An IPv6
-//!   link-local address whose bytes 2 and 3 carry the interface index
-//!   (the KAME "embedded scope" some BSD kernels leave in) has them
-//!   cleared, as `ifconfig` does.
-//!
-//! ## Linux: IPv4 labels
-//!
-//! glibc names an IPv4 address entry by the address's label, which for an
-//! alias is `eth0:1`, not by its interface. Linux interface names cannot
-//! contain `:`, so an address entry named `NAME:…` whose `NAME` is a listed
-//! interface belongs to that interface. An address whose name is neither a
-//! listed interface nor a label of one (a label set by hand to anything
-//! else) cannot be placed and is dropped.
+//! The MTU: `getifaddrs` does not carry it on Linux (the `AF_PACKET`
+//! entry's `ifa_data` is a `rtnl_link_stats` of counters only), so it is
+//! asked for with `ioctl(SIOCGIFMTU)` on a datagram socket, on Linux,
+//! macOS, iOS and FreeBSD alike (one code path, tested here). On other Unix
+//! systems it is 0 (unknown).
 //!
 //! ## A table that changes while it is read
 //!
@@ -72,30 +45,35 @@
 //!
 //! On Linux (glibc), as root, in network namespaces: the same interfaces,
 //! indexes, names, flags, MTUs, hardware addresses and addresses (flags
-//! aside) as the netlink enumeration, with the differences above asserted
-//! exactly (`sys/tests/getifaddrs_linux.rs`). The sockaddr parsing of both
-//! layouts is unit-tested here on byte fixtures. **Nothing has been run on
-//! a real macOS, iOS or FreeBSD host yet**; the code for them type-checks
-//! (`cargo check --target x86_64-apple-darwin`, `aarch64-apple-darwin`,
-//! `x86_64-unknown-freebsd`) and is otherwise unverified.
+//! aside) as the netlink enumeration, with the differences asserted exactly
+//! (`testkit/tests/getifaddrs_linux.rs`). The unit tests below check, on
+//! Linux, that the layout handed to core is `Layout::LINUX` and that
+//! `libc`'s own `sockaddr_in`, `sockaddr_in6` and `sockaddr_ll` read
+//! through it; core's tests read every layout from byte fixtures.
+//!
+//! **Nothing has been run on a real macOS, iOS or FreeBSD host, and nothing
+//! here has been compiled for one**: only the `x86_64-unknown-linux-gnu`
+//! standard library was at hand when this module last changed. What the
+//! Linux build does compile is every `cfg!` branch (the BSD ones are plain
+//! `if`s on constants); what it does not is the `#[cfg]`'d MTU code of
+//! macOS, iOS and FreeBSD (FreeBSD's `SIOCGIFMTU` value among it) and
+//! `libc`'s constants for those targets, which `layout()` reads there.
 
-use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ptr;
 
-use netstate_core::ipnet::IpNet;
-use netstate_core::{
-    Address, DefaultRoutes, HardwareAddr, Interface, InterfaceFlags, Snapshot, SnapshotError,
+use netstate_core::wire::ifaddrs::{
+    self, AssembleError, Entry, IffBits, Layout, LinkLayer, Lookups,
 };
+use netstate_core::{Snapshot, SnapshotError};
 
 /// How many times an enumeration that saw the table change is started
 /// again before giving up.
 const ATTEMPTS: u32 = 5;
 
-/// Sockets addresses carry `sa_len`, links are `AF_LINK` `sockaddr_dl`s, and
+/// Socket addresses carry `sa_len`, links are `AF_LINK` `sockaddr_dl`s, and
 /// IPv6 link-local addresses may embed their scope (the BSD family).
 const BSD: bool = cfg!(any(
     target_os = "macos",
@@ -109,16 +87,44 @@ const BSD: bool = cfg!(any(
     target_os = "openbsd"
 ));
 
-/// Links are `AF_PACKET` `sockaddr_ll`s (Linux and Android).
+/// Links are `AF_PACKET` `sockaddr_ll`s, and IPv4 entries may be named by
+/// their label (Linux and Android).
 const LINUX: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
-/// `AF_PACKET` on Linux (checked against `libc` in the tests).
+/// `AF_PACKET` on Linux (checked against `libc` in the tests; `libc` has no
+/// such constant elsewhere, where this is compiled too).
 const AF_PACKET_LINUX: i32 = 17;
-/// `AF_LINK` on macOS and the BSDs (checked against `libc` in the tests).
-const AF_LINK_BSD: i32 = 18;
-/// `sizeof(struct sockaddr_ll)`: family, protocol, ifindex, hatype,
-/// pkttype, halen, `sll_addr[8]`.
+/// `sizeof(struct sockaddr_ll)` on Linux (checked against `libc` in the
+/// tests): family, protocol, ifindex, hatype, pkttype, halen, `sll_addr[8]`.
 const SOCKADDR_LL_LEN: usize = 20;
+
+/// How this platform lays out the list, from `libc`'s constants.
+#[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)] // small positive constants
+fn layout() -> Layout {
+    Layout {
+        sa_len: BSD,
+        af_inet6: libc::AF_INET6 as u16,
+        link: if LINUX {
+            Some(LinkLayer::Packet)
+        } else if BSD {
+            Some(LinkLayer::Dl)
+        } else {
+            None
+        },
+        ipv4_labels: LINUX,
+        embedded_scope: BSD,
+        iff: IffBits {
+            up: libc::IFF_UP as u32,
+            running: libc::IFF_RUNNING as u32,
+            loopback: libc::IFF_LOOPBACK as u32,
+            point_to_point: libc::IFF_POINTOPOINT as u32,
+            multicast: libc::IFF_MULTICAST as u32,
+            broadcast: libc::IFF_BROADCAST as u32,
+            no_arp: libc::IFF_NOARP as u32,
+            promisc: libc::IFF_PROMISC as u32,
+        },
+    }
+}
 
 /// Why a `getifaddrs` enumeration failed.
 #[derive(Debug)]
@@ -192,6 +198,18 @@ impl std::error::Error for GetifaddrsError {
     }
 }
 
+impl GetifaddrsError {
+    /// The same error, in this crate's terms (core's error names the kinds;
+    /// the MTU lookup's error is an `io::Error` here).
+    fn from_assemble(e: AssembleError<io::Error>) -> Self {
+        match e {
+            AssembleError::Vanished { interface } => GetifaddrsError::Vanished { interface },
+            AssembleError::Mtu { interface, error } => GetifaddrsError::Mtu { interface, error },
+            AssembleError::Inconsistent(e) => GetifaddrsError::Inconsistent(e),
+        }
+    }
+}
+
 /// Reads the interface table with `getifaddrs(3)` into a [`Snapshot`], on
 /// the Unix systems without netlink (macOS, iOS, FreeBSD); it also runs on
 /// Linux, where it is tested against the netlink
@@ -235,281 +253,21 @@ impl GetifaddrsEnumerator {
         let mut os = OsLookups {
             probe: MtuProbe::open().map_err(GetifaddrsError::MtuSocket)?,
         };
+        let layout = layout();
         let mut attempt = 1;
         loop {
             let entries = read_entries().map_err(GetifaddrsError::Getifaddrs)?;
-            match assemble(&entries, &mut os) {
+            match ifaddrs::assemble(&entries, &layout, &mut os) {
                 Ok(snapshot) => return Ok(snapshot),
-                Err(e) if e.is_transient() && attempt < ATTEMPTS => attempt += 1,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    let e = GetifaddrsError::from_assemble(e);
+                    if !e.is_transient() || attempt >= ATTEMPTS {
+                        return Err(e);
+                    }
+                    attempt += 1;
+                }
             }
         }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// From entries to a snapshot (no unsafe, no OS: unit-tested with fixtures).
-
-/// One entry of the list, copied out of it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Entry {
-    /// `ifa_name`: the interface's name, or an IPv4 label on Linux.
-    name: Vec<u8>,
-    /// `ifa_flags`: the interface's `IFF_*` flags.
-    flags: u32,
-    /// What `ifa_addr` holds.
-    addr: EntryAddr,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum EntryAddr {
-    /// A link-layer entry: the interface itself. `index` 0 when unknown
-    /// (a Linux link without a hardware address has no `ifa_addr` at all).
-    Link {
-        index: u32,
-        mac: Option<HardwareAddr>,
-    },
-    /// An IPv4 or IPv6 address with its prefix.
-    Ip(IpNet),
-    /// Another family, or an unreadable address: ignored.
-    Other,
-}
-
-/// What the enumeration asks the system beside the list.
-trait Lookups {
-    /// `if_nametoindex`: `None` when there is no such interface.
-    fn index(&mut self, name: &[u8]) -> Option<u32>;
-    /// The MTU; `Ok(None)` when there is no such interface.
-    fn mtu(&mut self, name: &[u8]) -> io::Result<Option<u32>>;
-}
-
-/// An interface being put together.
-struct Pending {
-    flags: u32,
-    /// It has a link-layer entry of its own (so it must exist).
-    listed: bool,
-    index: u32,
-    mac: Option<HardwareAddr>,
-    addrs: Vec<Address>,
-}
-
-impl Pending {
-    fn new(flags: u32) -> Self {
-        Pending {
-            flags,
-            listed: false,
-            index: 0,
-            mac: None,
-            addrs: Vec::new(),
-        }
-    }
-}
-
-fn assemble(entries: &[Entry], os: &mut dyn Lookups) -> Result<Snapshot, GetifaddrsError> {
-    let mut pending: BTreeMap<&[u8], Pending> = BTreeMap::new();
-    for e in entries {
-        if let EntryAddr::Link { index, mac } = &e.addr {
-            let p = pending
-                .entry(&e.name)
-                .or_insert_with(|| Pending::new(e.flags));
-            p.listed = true;
-            p.flags = e.flags;
-            if *index != 0 {
-                p.index = *index;
-            }
-            if mac.is_some() {
-                p.mac.clone_from(mac);
-            }
-        }
-    }
-    for e in entries {
-        if let EntryAddr::Ip(net) = e.addr {
-            let owner = owner(&pending, &e.name);
-            pending
-                .entry(owner)
-                .or_insert_with(|| Pending::new(e.flags))
-                .addrs
-                .push(Address::new(net));
-        }
-    }
-    let mut interfaces = Vec::with_capacity(pending.len());
-    for (name, p) in pending {
-        // Linux and BSD names are bytes: kept losslessly (netstate_core::ifname).
-        let text = netstate_core::ifname::escape(name).into_owned();
-        let index = match p.index {
-            0 => match os.index(name) {
-                Some(i) if i != 0 => i,
-                _ if p.listed => return Err(GetifaddrsError::Vanished { interface: text }),
-                // Addresses under a name that is no interface: dropped.
-                _ => continue,
-            },
-            i => i,
-        };
-        let mtu = match os.mtu(name) {
-            Ok(Some(mtu)) => mtu,
-            Ok(None) => return Err(GetifaddrsError::Vanished { interface: text }),
-            Err(error) => {
-                return Err(GetifaddrsError::Mtu {
-                    interface: text,
-                    error,
-                })
-            }
-        };
-        let mut i = Interface::new(index, text);
-        i.flags = interface_flags(p.flags);
-        i.mtu = mtu;
-        i.mac = p.mac;
-        i.addrs.extend(p.addrs);
-        interfaces.push(i);
-    }
-    Snapshot::new(interfaces, DefaultRoutes::default()).map_err(GetifaddrsError::Inconsistent)
-}
-
-/// The interface an address entry belongs to: its own name when that is a
-/// listed interface, else (Linux IPv4 labels) the part before the first
-/// `:` when that is one, else its own name.
-fn owner<'a>(pending: &BTreeMap<&'a [u8], Pending>, name: &'a [u8]) -> &'a [u8] {
-    if pending.contains_key(name) {
-        return name;
-    }
-    if LINUX {
-        if let Some(colon) = name.iter().position(|b| *b == b':') {
-            let base = &name[..colon];
-            if pending.get(base).is_some_and(|p| p.listed) {
-                return base;
-            }
-        }
-    }
-    name
-}
-
-/// Maps `IFF_*` bits (the platform's values) to [`InterfaceFlags`].
-fn interface_flags(iff: u32) -> InterfaceFlags {
-    let map = [
-        (libc::IFF_UP, InterfaceFlags::UP),
-        (libc::IFF_RUNNING, InterfaceFlags::RUNNING),
-        (libc::IFF_LOOPBACK, InterfaceFlags::LOOPBACK),
-        (libc::IFF_POINTOPOINT, InterfaceFlags::POINT_TO_POINT),
-        (libc::IFF_MULTICAST, InterfaceFlags::MULTICAST),
-        (libc::IFF_BROADCAST, InterfaceFlags::BROADCAST),
-        (libc::IFF_NOARP, InterfaceFlags::NO_ARP),
-        (libc::IFF_PROMISC, InterfaceFlags::PROMISC),
-    ];
-    let mut flags = InterfaceFlags::empty();
-    for (bit, flag) in map {
-        #[allow(clippy::cast_sign_loss)] // the IFF_* constants are small positive ints
-        flags.set(flag, iff & (bit as u32) != 0);
-    }
-    flags
-}
-
-// ---------------------------------------------------------------------------
-// Socket addresses as bytes (no unsafe: unit-tested with fixtures).
-
-/// An `AF_INET` entry: `sin_addr` at offset 4; the mask's bytes likewise.
-fn inet4(addr: &[u8], mask: Option<&[u8]>) -> EntryAddr {
-    let Some(octets) = addr.get(4..8).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
-        return EntryAddr::Other;
-    };
-    let prefix = mask.map_or(32, |m| prefix_len(m.get(4..).unwrap_or(&[]), 4));
-    IpNet::new(IpAddr::V4(Ipv4Addr::from(octets)), prefix).map_or(EntryAddr::Other, EntryAddr::Ip)
-}
-
-/// An `AF_INET6` entry: `sin6_addr` at offset 8; the mask's bytes likewise.
-fn inet6(addr: &[u8], mask: Option<&[u8]>) -> EntryAddr {
-    let Some(mut octets) = addr.get(8..24).and_then(|b| <[u8; 16]>::try_from(b).ok()) else {
-        return EntryAddr::Other;
-    };
-    if BSD {
-        clear_embedded_scope(&mut octets);
-    }
-    let prefix = mask.map_or(128, |m| prefix_len(m.get(8..).unwrap_or(&[]), 16));
-    IpNet::new(IpAddr::V6(Ipv6Addr::from(octets)), prefix).map_or(EntryAddr::Other, EntryAddr::Ip)
-}
-
-/// KAME kernels keep a link-local address's interface index in bytes 2-3;
-/// the address itself has zeroes there.
-fn clear_embedded_scope(octets: &mut [u8; 16]) {
-    let link_local = octets[0] == 0xfe && octets[1] & 0xc0 == 0x80;
-    if link_local {
-        octets[2] = 0;
-        octets[3] = 0;
-    }
-}
-
-/// The leading one bits of the first `len` bytes of `mask` (bytes past its
-/// end count as zero).
-fn prefix_len(mask: &[u8], len: usize) -> u8 {
-    let mut bits = 0u8;
-    for b in mask.iter().take(len) {
-        // At most 8 per byte and 16 bytes: never past 128.
-        bits += b.leading_ones() as u8;
-        if *b != 0xff {
-            break;
-        }
-    }
-    bits
-}
-
-/// Linux's `struct sockaddr_ll`: the index at offset 4, `sll_halen` at 11,
-/// `sll_addr[8]` at 12.
-fn sockaddr_ll(bytes: &[u8]) -> EntryAddr {
-    let (Some(index), Some(&halen)) = (
-        bytes.get(4..8).and_then(|b| <[u8; 4]>::try_from(b).ok()),
-        bytes.get(11),
-    ) else {
-        return EntryAddr::Other;
-    };
-    let index = u32::try_from(i32::from_ne_bytes(index)).unwrap_or(0);
-    let halen = usize::from(halen);
-    let mac = if halen == 0 || halen > 8 {
-        None
-    } else {
-        bytes.get(12..12 + halen).map(HardwareAddr::new)
-    };
-    EntryAddr::Link { index, mac }
-}
-
-/// BSD's `struct sockaddr_dl`: `sdl_index` at offset 2, `sdl_nlen` at 5,
-/// `sdl_alen` at 6, then the name and the link-layer address in
-/// `sdl_data` from offset 8, within `sdl_len` (the slice's length).
-fn sockaddr_dl(bytes: &[u8]) -> EntryAddr {
-    let (Some(index), Some(&nlen), Some(&alen)) = (
-        bytes.get(2..4).and_then(|b| <[u8; 2]>::try_from(b).ok()),
-        bytes.get(5),
-        bytes.get(6),
-    ) else {
-        return EntryAddr::Other;
-    };
-    let start = 8 + usize::from(nlen);
-    let mac = match alen {
-        0 => None,
-        n => bytes
-            .get(start..start + usize::from(n))
-            .map(HardwareAddr::new),
-    };
-    EntryAddr::Link {
-        index: u32::from(u16::from_ne_bytes(index)),
-        mac,
-    }
-}
-
-/// Reads a link-layer socket address's bytes.
-type LinkParser = fn(&[u8]) -> EntryAddr;
-
-/// Reads an IP socket address's bytes, with its netmask's.
-type IpParser = fn(&[u8], Option<&[u8]>) -> EntryAddr;
-
-/// How this platform's link-layer entries are laid out, if it has any: the
-/// family, the parser, and the length where socket addresses carry none.
-fn link_layout() -> Option<(i32, LinkParser, usize)> {
-    if LINUX {
-        Some((AF_PACKET_LINUX, sockaddr_ll, SOCKADDR_LL_LEN))
-    } else if BSD {
-        // The length comes from `sdl_len`.
-        Some((AF_LINK_BSD, sockaddr_dl, 8))
-    } else {
-        None
     }
 }
 
@@ -556,13 +314,14 @@ fn read_entries() -> io::Result<Vec<Entry>> {
             // inside the list, alive as long as `list`.
             let name = unsafe { CStr::from_ptr(ifa.ifa_name) }.to_bytes().to_vec();
             // SAFETY: `ifa_addr` and `ifa_netmask` are null or point to
-            // socket addresses inside the list, laid out as `entry_addr`
-            // expects on this platform.
-            let addr = unsafe { entry_addr(ifa.ifa_addr, ifa.ifa_netmask) };
+            // socket addresses inside the list, laid out as the platform's
+            // `getifaddrs` stores them (what `copy_sockaddrs` expects).
+            let (addr, netmask) = unsafe { copy_sockaddrs(ifa.ifa_addr, ifa.ifa_netmask) };
             entries.push(Entry {
                 name,
                 flags: ifa.ifa_flags,
                 addr,
+                netmask,
             });
         }
         node = ifa.ifa_next;
@@ -571,71 +330,70 @@ fn read_entries() -> io::Result<Vec<Entry>> {
     Ok(entries)
 }
 
-/// Reads an entry's address.
+/// Copies an entry's address and netmask bytes (see the module docs for
+/// how many). A null pointer is `None`; so is the netmask of a null
+/// address, and, where socket addresses carry no `sa_len`, the netmask of
+/// an address that is not IPv4 or IPv6.
 ///
 /// # Safety
 ///
 /// `addr` and `mask` are null or point to socket addresses as the
-/// platform's `getifaddrs` stores them: a whole structure of the family's
-/// type on Linux; `sa_len` readable bytes on BSD and macOS (where a
-/// netmask may be shorter than its structure).
-unsafe fn entry_addr(addr: *const libc::sockaddr, mask: *const libc::sockaddr) -> EntryAddr {
+/// platform's `getifaddrs` stores them: on BSD and macOS `sa_len` readable
+/// bytes (a netmask may be shorter than its structure); elsewhere a whole
+/// structure of the address's family, and for an IPv4 or IPv6 address a
+/// netmask of the same structure.
+unsafe fn copy_sockaddrs(
+    addr: *const libc::sockaddr,
+    mask: *const libc::sockaddr,
+) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
     if addr.is_null() {
-        // A Linux link without a hardware address: the interface itself.
-        return if LINUX {
-            EntryAddr::Link {
-                index: 0,
-                mac: None,
-            }
-        } else {
-            EntryAddr::Other
-        };
+        return (None, None);
     }
-    // SAFETY: `addr` points to a socket address (caller), whose family
-    // field every layout has; read unaligned, as the list packs them.
-    let family = i32::from(unsafe { ptr::read_unaligned(ptr::addr_of!((*addr).sa_family)) });
-    let (full, parse): (usize, IpParser) = if family == libc::AF_INET {
-        (size_of::<libc::sockaddr_in>(), inet4)
-    } else if family == libc::AF_INET6 {
-        (size_of::<libc::sockaddr_in6>(), inet6)
-    } else {
-        return match link_layout() {
-            Some((link_family, parse_link, len)) if family == link_family => {
-                // SAFETY: as above; a link-layer address of this platform.
-                parse_link(unsafe { sockaddr_bytes(addr, len) })
-            }
-            _ => EntryAddr::Other,
+    if BSD {
+        // SAFETY: the first byte of each is its `sa_len`, and that many
+        // bytes are readable (caller).
+        let addr = unsafe { sockaddr_bytes(addr, usize::from(*addr.cast::<u8>())) };
+        let mask = if mask.is_null() {
+            None
+        } else {
+            // SAFETY: as for `addr`.
+            Some(unsafe { sockaddr_bytes(mask, usize::from(*mask.cast::<u8>())) }.to_vec())
         };
-    };
-    // SAFETY: as above.
-    let addr = unsafe { sockaddr_bytes(addr, full) };
-    let mask = if mask.is_null() {
-        None
+        return (Some(addr.to_vec()), mask);
+    }
+    // SAFETY: every socket address starts with its family field (caller);
+    // read unaligned, as the list may pack them.
+    let family = i32::from(unsafe { ptr::read_unaligned(ptr::addr_of!((*addr).sa_family)) });
+    let (len, ip) = if family == libc::AF_INET {
+        (size_of::<libc::sockaddr_in>(), true)
+    } else if family == libc::AF_INET6 {
+        (size_of::<libc::sockaddr_in6>(), true)
+    } else if LINUX && family == AF_PACKET_LINUX {
+        (SOCKADDR_LL_LEN, false)
     } else {
-        // SAFETY: as above; the netmask has the address's layout.
-        Some(unsafe { sockaddr_bytes(mask, full) })
+        // A family not read here: its family field only.
+        (size_of::<libc::sa_family_t>(), false)
     };
-    parse(addr, mask)
+    // SAFETY: a whole structure of its family is readable (caller).
+    let bytes = unsafe { sockaddr_bytes(addr, len) }.to_vec();
+    let mask = if ip && !mask.is_null() {
+        // SAFETY: an IP address's netmask has its structure (caller).
+        Some(unsafe { sockaddr_bytes(mask, len) }.to_vec())
+    } else {
+        None
+    };
+    (Some(bytes), mask)
 }
 
-/// The bytes of a socket address: `sa_len` of them where socket addresses
-/// carry their length (BSD, macOS), else `full`.
+/// The first `len` bytes of a socket address.
 ///
 /// # Safety
 ///
-/// `sa` is non-null and points to `sa_len` readable bytes (BSD, macOS) or
-/// `full` (elsewhere), alive for `'a`.
-unsafe fn sockaddr_bytes<'a>(sa: *const libc::sockaddr, full: usize) -> &'a [u8] {
-    let bytes = sa.cast::<u8>();
-    let len = if BSD {
-        // SAFETY: the first byte is `sa_len` on these platforms (caller).
-        usize::from(unsafe { *bytes })
-    } else {
-        full
-    };
+/// `sa` is non-null and points to `len` readable bytes alive for `'a`.
+unsafe fn sockaddr_bytes<'a>(sa: *const libc::sockaddr, len: usize) -> &'a [u8] {
     // SAFETY: `len` bytes are readable and alive for `'a` (caller); `u8`
     // has no alignment.
-    unsafe { std::slice::from_raw_parts(bytes, len) }
+    unsafe { std::slice::from_raw_parts(sa.cast::<u8>(), len) }
 }
 
 // ---------------------------------------------------------------------------
@@ -646,6 +404,8 @@ struct OsLookups {
 }
 
 impl Lookups for OsLookups {
+    type Error = io::Error;
+
     fn index(&mut self, name: &[u8]) -> Option<u32> {
         let name = std::ffi::CString::new(name).ok()?;
         // SAFETY: `name` is a NUL-terminated string alive for the call.
@@ -761,330 +521,89 @@ mod mtu {
 }
 
 use mtu::MtuProbe;
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Fixed answers for the lookups.
-    #[derive(Default)]
-    struct Fake {
-        indexes: BTreeMap<Vec<u8>, u32>,
-        mtus: BTreeMap<Vec<u8>, u32>,
-    }
-
-    impl Fake {
-        fn with(mut self, name: &str, index: u32, mtu: u32) -> Self {
-            self.indexes.insert(name.as_bytes().to_vec(), index);
-            self.mtus.insert(name.as_bytes().to_vec(), mtu);
-            self
-        }
-    }
-
-    impl Lookups for Fake {
-        fn index(&mut self, name: &[u8]) -> Option<u32> {
-            self.indexes.get(name).copied()
-        }
-        fn mtu(&mut self, name: &[u8]) -> io::Result<Option<u32>> {
-            Ok(self.mtus.get(name).copied())
-        }
-    }
-
-    fn link(name: &str, index: u32, mac: Option<&[u8]>) -> Entry {
-        Entry {
-            name: name.as_bytes().to_vec(),
-            flags: 0x1043, // UP | BROADCAST | RUNNING | MULTICAST on Linux
-            addr: EntryAddr::Link {
-                index,
-                mac: mac.map(HardwareAddr::new),
-            },
-        }
-    }
-
-    fn ip(name: &str, net: &str) -> Entry {
-        Entry {
-            name: name.as_bytes().to_vec(),
-            flags: 0x1043,
-            addr: EntryAddr::Ip(net.parse().unwrap()),
-        }
-    }
-
-    fn sin(addr: [u8; 4]) -> Vec<u8> {
-        let mut b = vec![0u8; 16];
-        b[4..8].copy_from_slice(&addr);
-        b
-    }
-
-    fn sin6(addr: [u8; 16]) -> Vec<u8> {
-        let mut b = vec![0u8; 28];
-        b[8..24].copy_from_slice(&addr);
-        b
+    /// The bytes of a `libc` structure, as `getifaddrs` would store it.
+    fn bytes_of<T>(value: &T) -> Vec<u8> {
+        // SAFETY: `value` is a live, initialised `T` (the `libc` socket
+        // address structures have no padding bytes: every field is an
+        // integer or an array of them, each on its natural alignment), read
+        // as its `size_of::<T>()` bytes; `u8` has no alignment.
+        unsafe { std::slice::from_raw_parts(ptr::from_ref(value).cast::<u8>(), size_of::<T>()) }
+            .to_vec()
     }
 
     #[test]
-    fn the_layout_constants_match_libc() {
-        #[cfg(target_os = "linux")]
-        {
-            assert_eq!(libc::AF_PACKET, AF_PACKET_LINUX);
-            assert_eq!(size_of::<libc::sockaddr_ll>(), SOCKADDR_LL_LEN);
-            assert_eq!(
-                link_layout().map(|(family, _, len)| (family, len)),
-                Some((libc::AF_PACKET, 20))
-            );
-        }
-        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
-        assert_eq!(libc::AF_LINK, AF_LINK_BSD);
+    #[cfg(target_os = "linux")]
+    fn linux_hands_core_the_linux_layout() {
+        assert_eq!(layout(), Layout::LINUX);
+        assert_eq!(libc::AF_PACKET, AF_PACKET_LINUX);
+        assert_eq!(size_of::<libc::sockaddr_ll>(), SOCKADDR_LL_LEN);
     }
 
+    /// `libc`'s own structures, filled in field by field, read through the
+    /// layout core gets: their offsets and family numbers are the ones core
+    /// reads.
     #[test]
-    fn netmasks_give_prefix_lengths() {
-        assert_eq!(prefix_len(&[255, 255, 255, 0], 4), 24);
-        assert_eq!(prefix_len(&[255, 255, 240, 0], 4), 20);
-        assert_eq!(prefix_len(&[255, 255, 255, 255], 4), 32);
-        assert_eq!(prefix_len(&[], 4), 0);
-        // Trimmed (BSD): the missing bytes are zero.
-        assert_eq!(prefix_len(&[255, 255], 4), 16);
-        // Non-contiguous: up to the first zero bit.
-        assert_eq!(prefix_len(&[255, 0, 255, 0], 4), 8);
-        assert_eq!(prefix_len(&[0xff; 16], 16), 128);
-        // Bytes past the address are not part of the mask.
-        assert_eq!(prefix_len(&[0xff; 20], 16), 128);
-        let mut m = [0u8; 16];
-        m[..8].fill(0xff);
-        assert_eq!(prefix_len(&m, 16), 64);
-    }
-
-    #[test]
-    fn ip_entries_are_read_from_their_sockaddrs() {
-        let mask = sin([255, 255, 255, 0]);
-        assert_eq!(
-            inet4(&sin([10, 0, 0, 2]), Some(&mask)),
-            EntryAddr::Ip("10.0.0.2/24".parse().unwrap())
-        );
-        assert_eq!(
-            inet4(&sin([10, 0, 0, 2]), None),
-            EntryAddr::Ip("10.0.0.2/32".parse().unwrap())
-        );
-        // A trimmed BSD netmask: sa_len 6, two bytes of mask.
-        assert_eq!(
-            inet4(&sin([10, 0, 0, 2]), Some(&[6, 0, 0, 0, 255, 255])),
-            EntryAddr::Ip("10.0.0.2/16".parse().unwrap())
-        );
-        // A netmask with no bytes at all: /0.
-        assert_eq!(
-            inet4(&sin([10, 0, 0, 2]), Some(&[])),
-            EntryAddr::Ip("10.0.0.2/0".parse().unwrap())
-        );
-        assert_eq!(inet4(&[16, 2, 0, 0, 10], None), EntryAddr::Other);
-        let mut a = [0u8; 16];
-        a[0] = 0x20;
-        a[1] = 0x01;
-        a[15] = 5;
-        let mut m = [0u8; 16];
-        m[..8].fill(0xff);
-        assert_eq!(
-            inet6(&sin6(a), Some(&sin6(m))),
-            EntryAddr::Ip("2001::5/64".parse().unwrap())
-        );
-        assert_eq!(inet6(&sin6(a)[..20], None), EntryAddr::Other);
-    }
-
-    #[test]
-    fn an_embedded_scope_is_cleared_from_link_local_addresses_only() {
-        let mut ll = [0u8; 16];
-        ll[0] = 0xfe;
-        ll[1] = 0x80;
-        ll[3] = 4; // fe80:4::1, scope 4 embedded
-        ll[15] = 1;
-        clear_embedded_scope(&mut ll);
-        assert_eq!(Ipv6Addr::from(ll), "fe80::1".parse::<Ipv6Addr>().unwrap());
-        let mut global: [u8; 16] = "2001:db8::1".parse::<Ipv6Addr>().unwrap().octets();
-        clear_embedded_scope(&mut global);
-        assert_eq!(
-            Ipv6Addr::from(global),
-            "2001:db8::1".parse::<Ipv6Addr>().unwrap()
-        );
-    }
-
-    #[test]
-    fn linux_link_entries_give_index_and_hardware_address() {
-        let mut ll = vec![0u8; SOCKADDR_LL_LEN];
-        ll[0..2].copy_from_slice(&17u16.to_ne_bytes());
-        ll[4..8].copy_from_slice(&7i32.to_ne_bytes());
-        ll[11] = 6;
-        ll[12..18].copy_from_slice(&[2, 0, 0, 0, 0, 9]);
-        assert_eq!(
-            sockaddr_ll(&ll),
-            EntryAddr::Link {
-                index: 7,
-                mac: Some(HardwareAddr::new(&[2, 0, 0, 0, 0, 9]))
-            }
-        );
-        ll[11] = 0;
-        assert_eq!(
-            sockaddr_ll(&ll),
-            EntryAddr::Link {
-                index: 7,
-                mac: None
-            }
-        );
-        // Longer than sll_addr: not truncated, not given.
-        ll[11] = 20;
-        assert_eq!(
-            sockaddr_ll(&ll),
-            EntryAddr::Link {
-                index: 7,
-                mac: None
-            }
-        );
-        assert_eq!(sockaddr_ll(&ll[..8]), EntryAddr::Other);
-    }
-
-    #[test]
-    fn bsd_link_entries_give_index_and_hardware_address() {
-        // sockaddr_dl for en0 (index 4, Ethernet), as macOS lays it out.
-        let mut dl = vec![0u8; 20];
-        dl[0] = 20;
-        dl[1] = 18;
-        dl[2..4].copy_from_slice(&4u16.to_ne_bytes());
-        dl[4] = 6; // IFT_ETHER
-        dl[5] = 3;
-        dl[6] = 6;
-        dl[8..11].copy_from_slice(b"en0");
-        dl[11..17].copy_from_slice(&[0xa, 0xb, 0xc, 0xd, 0xe, 0xf]);
-        assert_eq!(
-            sockaddr_dl(&dl),
-            EntryAddr::Link {
-                index: 4,
-                mac: Some(HardwareAddr::new(&[0xa, 0xb, 0xc, 0xd, 0xe, 0xf]))
-            }
-        );
-        // lo0: no link-layer address.
-        dl[6] = 0;
-        assert_eq!(
-            sockaddr_dl(&dl),
-            EntryAddr::Link {
-                index: 4,
-                mac: None
-            }
-        );
-        // An address running past sdl_len is not read.
-        dl[6] = 6;
-        assert_eq!(
-            sockaddr_dl(&dl[..14]),
-            EntryAddr::Link {
-                index: 4,
-                mac: None
-            }
-        );
-        assert_eq!(sockaddr_dl(&dl[..5]), EntryAddr::Other);
-    }
-
-    #[test]
-    fn entries_become_interfaces_with_their_addresses() {
-        let entries = [
-            link("lo", 1, Some(&[0; 6])),
-            link("eth0", 2, Some(&[2, 0, 0, 0, 0, 1])),
-            ip("lo", "127.0.0.1/8"),
-            ip("eth0", "10.0.0.2/24"),
-            ip("eth0", "fe80::1/64"),
-        ];
-        let mut fake = Fake::default().with("lo", 1, 65536).with("eth0", 2, 1500);
-        let s = assemble(&entries, &mut fake).unwrap();
-        assert_eq!(s.interfaces().len(), 2);
-        let eth0 = s.by_index(2).unwrap();
-        assert_eq!(eth0.name, "eth0");
-        assert_eq!(eth0.mtu, 1500);
-        assert_eq!(
-            eth0.mac.as_ref().map(ToString::to_string).as_deref(),
-            Some("02:00:00:00:00:01")
-        );
-        assert_eq!(eth0.addrs.len(), 2);
-        assert!(eth0.addrs.iter().all(|a| a.flags.is_empty()));
-        assert!(eth0
-            .flags
-            .contains(InterfaceFlags::UP | InterfaceFlags::RUNNING));
-        assert_eq!(s.default_routes(), &DefaultRoutes::default());
-    }
-
-    #[test]
-    fn linux_labels_and_links_without_an_address_are_placed() {
-        let mut tun = link("tun0", 0, None);
-        tun.addr = EntryAddr::Link {
-            index: 0,
-            mac: None,
+    #[cfg(target_os = "linux")]
+    fn libc_s_own_structures_read_through_core() {
+        // SAFETY (each `zeroed`): these structures are integers and arrays
+        // of them: all zeroes is a value.
+        let mut ll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        ll.sll_family = libc::AF_PACKET as u16;
+        ll.sll_ifindex = 7;
+        ll.sll_halen = 6;
+        ll.sll_addr[..6].copy_from_slice(&[2, 0, 0, 0, 0, 9]);
+        // SAFETY: as above.
+        let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        sin.sin_family = libc::AF_INET as u16;
+        sin.sin_addr.s_addr = u32::from_ne_bytes([10, 0, 0, 2]);
+        // SAFETY: as above.
+        let mut mask: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        mask.sin_family = libc::AF_INET as u16;
+        mask.sin_addr.s_addr = u32::from_ne_bytes([255, 255, 240, 0]);
+        // SAFETY: as above.
+        let mut sin6: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+        sin6.sin6_family = libc::AF_INET6 as u16;
+        sin6.sin6_addr.s6_addr = "2001:db8::5"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets();
+        sin6.sin6_scope_id = 7;
+        let flags = (libc::IFF_UP | libc::IFF_RUNNING | libc::IFF_MULTICAST) as u32;
+        let entry = |addr: Vec<u8>, netmask: Option<Vec<u8>>| Entry {
+            name: b"eth0".to_vec(),
+            flags,
+            addr: Some(addr),
+            netmask,
         };
         let entries = [
-            link("eth0", 2, Some(&[2, 0, 0, 0, 0, 1])),
-            tun,
-            ip("eth0", "10.0.0.2/24"),
-            ip("eth0:1", "10.0.0.3/24"),
-            ip("tun0", "10.8.0.2/24"),
-            ip("bogus", "10.9.0.2/24"),
+            entry(bytes_of(&ll), None),
+            entry(bytes_of(&sin), Some(bytes_of(&mask))),
+            entry(bytes_of(&sin6), None),
         ];
-        let mut fake = Fake::default().with("eth0", 2, 1500).with("tun0", 5, 1420);
-        let s = assemble(&entries, &mut fake).unwrap();
-        let eth0 = s.by_name("eth0").unwrap();
-        if LINUX {
-            assert_eq!(eth0.addrs.len(), 2, "the eth0:1 alias belongs to eth0");
-            assert!(s.by_name("eth0:1").is_none());
+        struct Mtu;
+        impl Lookups for Mtu {
+            type Error = io::Error;
+            fn index(&mut self, _: &[u8]) -> Option<u32> {
+                None
+            }
+            fn mtu(&mut self, _: &[u8]) -> io::Result<Option<u32>> {
+                Ok(Some(1500))
+            }
         }
-        let tun0 = s.by_name("tun0").unwrap();
-        assert_eq!((tun0.index, tun0.mtu, tun0.mac.clone()), (5, 1420, None));
-        assert!(s.by_name("bogus").is_none(), "no such interface: dropped");
-    }
-
-    #[test]
-    fn a_table_that_changes_while_read_is_a_transient_error() {
-        // Listed, but gone before its MTU was read.
-        let entries = [link("eth0", 2, None)];
-        let e = assemble(&entries, &mut Fake::default()).unwrap_err();
-        assert!(matches!(e, GetifaddrsError::Vanished { .. }) && e.is_transient());
-        // Listed without an index, and gone before it was looked up.
-        let entries = [Entry {
-            name: b"tun0".to_vec(),
-            flags: 0,
-            addr: EntryAddr::Link {
-                index: 0,
-                mac: None,
-            },
-        }];
-        assert!(assemble(&entries, &mut Fake::default())
-            .unwrap_err()
-            .is_transient());
-        // Renamed between two calls: two names, one index.
-        let entries = [link("a", 3, None), link("b", 3, None)];
-        let mut fake = Fake::default().with("a", 3, 1500).with("b", 3, 1500);
-        let e = assemble(&entries, &mut fake).unwrap_err();
-        assert!(matches!(
-            e,
-            GetifaddrsError::Inconsistent(SnapshotError::DuplicateIndex(3))
-        ));
-        assert!(e.is_transient());
-    }
-
-    #[test]
-    fn flags_map_from_the_platform_bits() {
-        let f = interface_flags((libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as u32);
+        let s = ifaddrs::assemble(&entries, &layout(), &mut Mtu).unwrap();
+        let eth0 = s.by_index(7).unwrap();
         assert_eq!(
-            f,
-            InterfaceFlags::UP | InterfaceFlags::LOOPBACK | InterfaceFlags::RUNNING
+            eth0.mac.as_ref().map(ToString::to_string).as_deref(),
+            Some("02:00:00:00:00:09")
         );
-        let f = interface_flags(
-            (libc::IFF_POINTOPOINT
-                | libc::IFF_NOARP
-                | libc::IFF_PROMISC
-                | libc::IFF_MULTICAST
-                | libc::IFF_BROADCAST) as u32,
-        );
-        assert_eq!(
-            f,
-            InterfaceFlags::POINT_TO_POINT
-                | InterfaceFlags::NO_ARP
-                | InterfaceFlags::PROMISC
-                | InterfaceFlags::MULTICAST
-                | InterfaceFlags::BROADCAST
-        );
+        let nets: Vec<String> = eth0.addrs.iter().map(|a| a.net.to_string()).collect();
+        assert_eq!(nets, ["10.0.0.2/20", "2001:db8::5/128"]);
+        use netstate_core::InterfaceFlags as F;
+        assert_eq!(eth0.flags, F::UP | F::RUNNING | F::MULTICAST);
     }
 
     #[test]
@@ -1093,5 +612,30 @@ mod tests {
         let s = GetifaddrsEnumerator::new().enumerate().unwrap();
         assert!(s.interfaces().iter().any(|i| i.is_loopback()));
         assert!(s.default_routes().v4.is_none() && s.default_routes().v6.is_none());
+    }
+
+    #[test]
+    fn errors_keep_their_kind_and_transience() {
+        let vanished = GetifaddrsError::from_assemble(AssembleError::Vanished {
+            interface: "eth0".into(),
+        });
+        assert!(
+            matches!(&vanished, GetifaddrsError::Vanished { interface } if interface == "eth0")
+        );
+        assert!(vanished.is_transient());
+        let mtu = GetifaddrsError::from_assemble(AssembleError::Mtu {
+            interface: "eth0".into(),
+            error: io::Error::from_raw_os_error(libc::EPERM),
+        });
+        assert!(matches!(&mtu, GetifaddrsError::Mtu { interface, .. } if interface == "eth0"));
+        assert!(!mtu.is_transient());
+        let inconsistent = GetifaddrsError::from_assemble(AssembleError::Inconsistent(
+            SnapshotError::DuplicateIndex(3),
+        ));
+        assert!(matches!(
+            inconsistent,
+            GetifaddrsError::Inconsistent(SnapshotError::DuplicateIndex(3))
+        ));
+        assert!(inconsistent.is_transient());
     }
 }

@@ -1,5 +1,6 @@
 //! Writes the small seed corpus kept in the repository, from the netlink
-//! fixture builders and hand-laid routing-socket messages:
+//! fixture builders and hand-laid routing-socket messages and `getifaddrs`
+//! entries:
 //!
 //! ```text
 //! cd fuzz && cargo run --bin seeds
@@ -11,6 +12,7 @@
 use std::fs;
 use std::path::Path;
 
+use netstate_core::wire::ifaddrs::Entry;
 use netstate_core::wire::netlink::dump::Stage;
 use netstate_core::wire::netlink::fixtures::{
     addr_body, addr_msg, control_msg, link_body, link_msg, message, multi, route_body, route_msg,
@@ -21,7 +23,8 @@ use netstate_core::wire::netlink::{
     RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE, RTM_NEWRULE,
 };
 use netstate_fuzz::{
-    check_netlink_dump, check_netlink_events, check_route_socket, encode_dump, reconciler_model,
+    check_ifaddrs, check_netlink_dump, check_netlink_events, check_route_socket, encode_dump,
+    encode_ifaddrs, reconciler_model,
 };
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -333,6 +336,138 @@ fn route_socket() {
     }
 }
 
+/// `getifaddrs` lists as each layout stores them (the `ifaddrs` target's
+/// byte 0 picks the layout: 0 Linux, 1 Darwin, 2 FreeBSD).
+fn ifaddrs() {
+    let entry = |name: &str, flags: u32, addr: Option<Vec<u8>>, netmask: Option<Vec<u8>>| Entry {
+        name: name.as_bytes().to_vec(),
+        flags,
+        addr,
+        netmask,
+    };
+    // Linux: a u16 family first; sockaddr_in 16, sockaddr_in6 28,
+    // sockaddr_ll 20 bytes.
+    let linux_in = |a: [u8; 4]| {
+        let mut sa = vec![0u8; 16];
+        sa[0..2].copy_from_slice(&2u16.to_ne_bytes());
+        sa[4..8].copy_from_slice(&a);
+        sa
+    };
+    let linux_in6 = |a: [u8; 16]| {
+        let mut sa = vec![0u8; 28];
+        sa[0..2].copy_from_slice(&10u16.to_ne_bytes());
+        sa[8..24].copy_from_slice(&a);
+        sa
+    };
+    let linux_ll = |index: i32, hw: &[u8]| {
+        let mut sa = vec![0u8; 20];
+        sa[0..2].copy_from_slice(&17u16.to_ne_bytes());
+        sa[4..8].copy_from_slice(&index.to_ne_bytes());
+        sa[11] = hw.len() as u8;
+        sa[12..12 + hw.len()].copy_from_slice(hw);
+        sa
+    };
+    let mut ll6 = [0u8; 16];
+    ll6[0] = 0xfe;
+    ll6[1] = 0x80;
+    ll6[15] = 1;
+    let mut mask64 = [0u8; 16];
+    mask64[..8].fill(0xff);
+    let linux = [
+        entry("lo", 0x49, Some(linux_ll(1, &[0; 6])), None),
+        entry("eth0", 0x1043, Some(linux_ll(2, &[2, 0, 0, 0, 0, 1])), None),
+        entry("tun0", 0x10d1, None, None),
+        entry(
+            "lo",
+            0x49,
+            Some(linux_in([127, 0, 0, 1])),
+            Some(linux_in([255, 0, 0, 0])),
+        ),
+        entry(
+            "eth0",
+            0x1043,
+            Some(linux_in([10, 0, 0, 2])),
+            Some(linux_in([255, 255, 255, 0])),
+        ),
+        entry(
+            "eth0:1",
+            0x1043,
+            Some(linux_in([10, 0, 0, 3])),
+            Some(linux_in([255, 255, 255, 0])),
+        ),
+        entry(
+            "eth0",
+            0x1043,
+            Some(linux_in6(ll6)),
+            Some(linux_in6(mask64)),
+        ),
+        entry("tun0", 0x10d1, Some(linux_in([10, 8, 0, 2])), None),
+    ];
+    // BSD: sa_len, then a u8 family; sockaddr_dl with the name, then the
+    // address; netmasks trimmed to their last non-zero byte.
+    let bsd = |family: u8, body: &[u8]| {
+        let mut sa = vec![(2 + body.len()) as u8, family];
+        sa.extend(body);
+        sa
+    };
+    let bsd_in = |a: [u8; 4]| bsd(2, &[&[0u8, 0][..], &a, &[0u8; 8]].concat());
+    let dl = |index: u16, name: &str, hw: &[u8]| {
+        let mut body = index.to_ne_bytes().to_vec();
+        body.extend([6, name.len() as u8, hw.len() as u8, 0]);
+        body.extend(name.as_bytes());
+        body.extend(hw);
+        body.resize(body.len().max(18), 0);
+        bsd(18, &body)
+    };
+    let mut scoped = ll6;
+    scoped[3] = 4; // fe80:4::1: the KAME embedded scope of en0
+    for (head, tag, af6) in [(1u8, "darwin", 30u8), (2, "freebsd", 28)] {
+        let bsd_in6 = |a: [u8; 16]| bsd(af6, &[&[0u8; 6][..], &a, &[0u8; 4]].concat());
+        let list = [
+            entry("lo0", 0x8049, Some(dl(1, "lo0", &[])), None),
+            entry(
+                "en0",
+                0x8863,
+                Some(dl(4, "en0", &[0xa, 0xb, 0xc, 0xd, 0xe, 0xf])),
+                None,
+            ),
+            entry(
+                "en0",
+                0x8863,
+                Some(bsd_in([192, 168, 1, 20])),
+                Some(bsd(0, &[0, 0, 255, 255, 255])),
+            ),
+            entry(
+                "en0",
+                0x8863,
+                Some(bsd_in6(scoped)),
+                Some(bsd(
+                    0,
+                    &[
+                        0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                    ],
+                )),
+            ),
+            entry(
+                "lo0",
+                0x8049,
+                Some(bsd_in([127, 0, 0, 1])),
+                Some(bsd(0, &[0, 0, 255])),
+            ),
+        ];
+        let bytes = encode_ifaddrs(head, &list);
+        check_ifaddrs(&bytes);
+        write("ifaddrs", tag, &bytes);
+    }
+    let bytes = encode_ifaddrs(0, &linux);
+    check_ifaddrs(&bytes);
+    write("ifaddrs", "linux", &bytes);
+    // The same list with lookups that may fail (bit 2).
+    let bytes = encode_ifaddrs(4, &linux);
+    check_ifaddrs(&bytes);
+    write("ifaddrs", "linux-failing-lookups", &bytes);
+}
+
 fn reconciler() {
     // Any bytes decode to a case; a few lengths and patterns give the fuzzer
     // different starting shapes (short and long operation lists).
@@ -380,6 +515,7 @@ fn main() {
     netlink_events();
     netlink_dump();
     route_socket();
+    ifaddrs();
     reconciler();
     println!("seeds written under fuzz/corpus/");
 }

@@ -50,9 +50,10 @@
 //! * the [`GetifaddrsEnumerator`](crate::GetifaddrsEnumerator) against the
 //!   netlink enumerator in network namespaces, and a [`GetifaddrsBackend`]
 //!   with a socketpair reader under an [`Engine`](crate::Engine) inside a
-//!   namespace (`sys/tests/getifaddrs_linux.rs`): this checks the glibc
-//!   `getifaddrs` path and the sockaddr parsing of both layouts on
-//!   fixtures, not a BSD `getifaddrs` list (see its module docs);
+//!   namespace (`testkit/tests/getifaddrs_linux.rs`): this checks the glibc
+//!   `getifaddrs` path, not a BSD `getifaddrs` list; the sockaddr parsing
+//!   of both layouts is checked on fixtures in
+//!   `netstate_core::wire::ifaddrs` (see the module docs of both);
 //! * [`route_socket_platform`]: `None` on Linux (the Darwin and FreeBSD
 //!   answers are only type-checked).
 //!

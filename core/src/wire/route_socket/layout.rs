@@ -137,9 +137,9 @@ pub const SA_LEN_OFFSET: usize = 0;
 /// Offset of `sa_family` in every socket address.
 pub const SA_FAMILY_OFFSET: usize = 1;
 /// `sockaddr_in.sin_addr` (4 bytes).
-pub const SIN_ADDR_OFFSET: usize = 4;
+pub const SIN_ADDR_OFFSET: usize = crate::wire::sockaddr::SIN_ADDR_OFFSET;
 /// `sockaddr_in6.sin6_addr` (16 bytes).
-pub const SIN6_ADDR_OFFSET: usize = 8;
+pub const SIN6_ADDR_OFFSET: usize = crate::wire::sockaddr::SIN6_ADDR_OFFSET;
 /// `sockaddr_dl.sdl_nlen`: the length of the name at [`SDL_DATA_OFFSET`].
 pub const SDL_NLEN_OFFSET: usize = 5;
 /// `sockaddr_dl.sdl_data`: the interface name, then the link-layer address.

@@ -16,6 +16,7 @@ use super::layout::{
 use super::sockaddr::{self, Sockaddrs};
 use super::Platform;
 use crate::event::{InterfaceName, RouteEvent, RouteEventKind};
+use crate::wire::sockaddr::{host_prefix_len, netmask_prefix_len};
 
 /// Turns routing-socket bytes into [`RouteEvent`] hints for one platform.
 ///
@@ -180,11 +181,11 @@ impl Parser {
             .and_then(|dst| sockaddr::family(dst, layout));
         if let Some(family) = event.family {
             event.dst_prefix_len = if flags & RTF_HOST != 0 {
-                Some(sockaddr::host_prefix_len(family))
+                Some(host_prefix_len(family))
             } else {
                 addrs
                     .get(RTAX_NETMASK)
-                    .map(|mask| sockaddr::prefix_len(mask, family))
+                    .map(|mask| netmask_prefix_len(mask, family))
             };
         }
         if let Some(prefix_len) = event.dst_prefix_len {

@@ -1,10 +1,11 @@
 //! The socket addresses that follow a message header: finding them with the
-//! platform's alignment rule, and reading a family, a prefix length or an
-//! interface name out of them. Nothing here allocates.
+//! platform's alignment rule, and reading a family or an interface name out
+//! of them (the prefix length of a netmask is `wire::sockaddr`'s, shared
+//! with the `getifaddrs` reader). Nothing here allocates.
 
 use super::layout::{
     Layout, AF_INET, AF_LINK, RTAX_MAX, SA_FAMILY_OFFSET, SA_LEN_OFFSET, SDL_DATA_OFFSET,
-    SDL_NLEN_OFFSET, SIN6_ADDR_OFFSET, SIN_ADDR_OFFSET,
+    SDL_NLEN_OFFSET,
 };
 use crate::event::{Family, InterfaceName};
 
@@ -76,39 +77,6 @@ pub(super) fn family(sa: &[u8], layout: &Layout) -> Option<Family> {
     }
 }
 
-/// The full prefix length of a family: a host route's.
-pub(super) fn host_prefix_len(family: Family) -> u8 {
-    match family {
-        Family::V4 => 32,
-        Family::V6 => 128,
-    }
-}
-
-/// The prefix length of a netmask for a destination of `family`.
-///
-/// The kernel trims a netmask's trailing zero bytes (and often leaves its
-/// family 0), so only the bytes present count and the missing ones are zero:
-/// a zero-length netmask is `/0`. The length is the run of leading one bits;
-/// a non-contiguous mask counts only that run, so it never looks longer
-/// than it is.
-pub(super) fn prefix_len(mask: &[u8], family: Family) -> u8 {
-    let (offset, len) = match family {
-        Family::V4 => (SIN_ADDR_OFFSET, 4),
-        Family::V6 => (SIN6_ADDR_OFFSET, 16),
-    };
-    let bytes = mask.get(offset..).unwrap_or(&[]);
-    let bytes = &bytes[..bytes.len().min(len)];
-    let mut ones = 0u8;
-    for &b in bytes {
-        // At most 16 bytes of 8 bits: no overflow.
-        ones += b.leading_ones() as u8;
-        if b != 0xff {
-            break;
-        }
-    }
-    ones
-}
-
 /// The interface name in a link-layer socket address (`sockaddr_dl`), if it
 /// is one and carries a name.
 pub(super) fn link_name(sa: &[u8]) -> Option<InterfaceName> {
@@ -133,20 +101,6 @@ mod tests {
         assert_eq!(padded_len(16, 4), 16);
         assert_eq!(padded_len(0, 8), 8);
         assert_eq!(padded_len(28, 8), 32);
-    }
-
-    #[test]
-    fn truncated_netmasks_count_only_the_bytes_present() {
-        assert_eq!(prefix_len(&[], Family::V4), 0);
-        assert_eq!(prefix_len(&[5, 0, 0, 0, 0xff], Family::V4), 8);
-        assert_eq!(prefix_len(&[6, 2, 0, 0, 0xff, 0xf0], Family::V4), 12);
-        assert_eq!(prefix_len(&[7, 0, 0, 0, 0x80, 0, 0], Family::V4), 1);
-        let mut v6 = [0u8; 28];
-        v6[8..16].fill(0xff);
-        assert_eq!(prefix_len(&v6, Family::V6), 64);
-        assert_eq!(prefix_len(&[0xff; 28], Family::V6), 128);
-        // Non-contiguous: only the leading run counts.
-        assert_eq!(prefix_len(&[8, 2, 0, 0, 0x80, 0xff, 0, 0], Family::V4), 1);
     }
 
     #[test]

@@ -16,7 +16,11 @@
 //!
 //! A hardware address longer than 8 bytes (given as none) could not be
 //! tried: this kernel has no InfiniBand or IPv6-tunnel devices; the unit
-//! tests cover its parsing.
+//! tests of `netstate_core::wire::ifaddrs` cover its parsing.
+//!
+//! These tests live in the testkit, not in `netstate-sys`, because they use
+//! its namespace fixtures and the testkit depends on `netstate-sys`: here
+//! they need no dependency cycle.
 #![cfg(target_os = "linux")]
 
 use std::io;
