@@ -38,8 +38,9 @@
 //! The list, the index lookups and the MTU queries are separate calls. An
 //! interface that is listed but gone by the time its index or MTU is asked
 //! for, or two interfaces sharing an index or a name (a rename between two
-//! calls), make the enumeration start again, up to five times, before it
-//! fails with an error whose [`GetifaddrsError::is_transient`] is true.
+//! calls), make the enumeration read the list again, five reads in all,
+//! before it fails with an error whose [`GetifaddrsError::is_transient`] is
+//! true.
 //!
 //! ## What has been verified, and where
 //!
@@ -69,8 +70,8 @@ use netstate_core::wire::ifaddrs::{
 };
 use netstate_core::{Snapshot, SnapshotError};
 
-/// How many times an enumeration that saw the table change is started
-/// again before giving up.
+/// How many times, in all, an enumeration reads the list while the table
+/// changes under it before giving up.
 const ATTEMPTS: u32 = 5;
 
 /// Socket addresses carry `sa_len`, links are `AF_LINK` `sockaddr_dl`s, and
@@ -253,19 +254,28 @@ impl GetifaddrsEnumerator {
         let mut os = OsLookups {
             probe: MtuProbe::open().map_err(GetifaddrsError::MtuSocket)?,
         };
-        let layout = layout();
-        let mut attempt = 1;
-        loop {
-            let entries = read_entries().map_err(GetifaddrsError::Getifaddrs)?;
-            match ifaddrs::assemble(&entries, &layout, &mut os) {
-                Ok(snapshot) => return Ok(snapshot),
-                Err(e) => {
-                    let e = GetifaddrsError::from_assemble(e);
-                    if !e.is_transient() || attempt >= ATTEMPTS {
-                        return Err(e);
-                    }
-                    attempt += 1;
+        read_until_consistent(read_entries, &layout(), &mut os)
+    }
+}
+
+/// Reads the list with `read` and assembles it, reading it again while the
+/// table changes under it (a transient error), [`ATTEMPTS`] reads in all.
+fn read_until_consistent<L: Lookups<Error = io::Error>>(
+    mut read: impl FnMut() -> io::Result<Vec<Entry>>,
+    layout: &Layout,
+    os: &mut L,
+) -> Result<Snapshot, GetifaddrsError> {
+    let mut attempt = 1;
+    loop {
+        let entries = read().map_err(GetifaddrsError::Getifaddrs)?;
+        match ifaddrs::assemble(&entries, layout, os) {
+            Ok(snapshot) => return Ok(snapshot),
+            Err(e) => {
+                let e = GetifaddrsError::from_assemble(e);
+                if !e.is_transient() || attempt >= ATTEMPTS {
+                    return Err(e);
                 }
+                attempt += 1;
             }
         }
     }
@@ -493,6 +503,8 @@ mod mtu {
     }
 }
 
+// Where `SIOCGIFMTU` is not known (in a file of its own: mutation testing
+// leaves out what Linux does not compile).
 #[cfg(not(any(
     target_os = "linux",
     target_os = "android",
@@ -503,24 +515,11 @@ mod mtu {
     target_os = "visionos",
     target_os = "freebsd"
 )))]
-mod mtu {
-    use std::io;
-
-    /// Where `SIOCGIFMTU` is not known: every MTU is 0 (unknown).
-    pub(super) struct MtuProbe;
-
-    impl MtuProbe {
-        pub(super) fn open() -> io::Result<Self> {
-            Ok(MtuProbe)
-        }
-
-        pub(super) fn mtu(&self, _name: &[u8]) -> io::Result<Option<u32>> {
-            Ok(Some(0))
-        }
-    }
-}
+#[path = "getifaddrs/no_mtu.rs"]
+mod mtu;
 
 use mtu::MtuProbe;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,12 +605,200 @@ mod tests {
         assert_eq!(eth0.flags, F::UP | F::RUNNING | F::MULTICAST);
     }
 
+    /// A file of `/sys/class/net/lo/` (sysfs, the kernel's own account).
+    #[cfg(target_os = "linux")]
+    fn loopback_sysfs(file: &str) -> u32 {
+        std::fs::read_to_string(format!("/sys/class/net/lo/{file}"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_lookups_answer_what_the_kernel_says_and_none_for_no_interface() {
+        let mut os = OsLookups {
+            probe: MtuProbe::open().unwrap(),
+        };
+        assert_eq!(os.index(b"lo"), Some(loopback_sysfs("ifindex")));
+        assert_eq!(os.mtu(b"lo").unwrap(), Some(loopback_sysfs("mtu")));
+        // No such interface: none, not an error.
+        assert_eq!(os.index(b"nsnoif0"), None);
+        assert_eq!(os.mtu(b"nsnoif0").unwrap(), None);
+        // A name no interface can have: a NUL inside (which the kernel would
+        // cut at, reading "lo"), or too long for IFNAMSIZ.
+        assert_eq!(os.index(b"lo\0x"), None);
+        assert_eq!(os.mtu(b"lo\0x").unwrap(), None);
+        assert_eq!(os.mtu(b"lo\0").unwrap(), None);
+        assert_eq!(os.index(b"a-name-too-long-for-ifnamsiz"), None);
+        assert_eq!(os.mtu(b"a-name-too-long-for-ifnamsiz").unwrap(), None);
+    }
+
     #[test]
     fn the_host_table_reads_without_error() {
         // Whatever the host has: at least it reads, and has a loopback.
         let s = GetifaddrsEnumerator::new().enumerate().unwrap();
         assert!(s.interfaces().iter().any(|i| i.is_loopback()));
         assert!(s.default_routes().v4.is_none() && s.default_routes().v6.is_none());
+    }
+
+    /// Lookups that know `eth0` (index 2, MTU 1500) only from the `known`-th
+    /// call on (a table changing under the reader), or whose MTU lookup
+    /// fails.
+    struct Settling {
+        calls: u32,
+        known: u32,
+        mtu_fails: bool,
+    }
+
+    impl Lookups for Settling {
+        type Error = io::Error;
+        fn index(&mut self, _: &[u8]) -> Option<u32> {
+            None
+        }
+        fn mtu(&mut self, name: &[u8]) -> io::Result<Option<u32>> {
+            if self.mtu_fails {
+                return Err(io::Error::from_raw_os_error(libc::EPERM));
+            }
+            self.calls += 1;
+            Ok((name == b"eth0" && self.calls >= self.known).then_some(1500))
+        }
+    }
+
+    /// A list with one link-layer entry, `eth0`, index 2 (no address: the
+    /// MTU lookup is what can fail).
+    fn one_link() -> Vec<Entry> {
+        let mut ll = vec![0u8; SOCKADDR_LL_LEN];
+        ll[0..2].copy_from_slice(&17u16.to_ne_bytes());
+        ll[4..8].copy_from_slice(&2i32.to_ne_bytes());
+        vec![Entry {
+            name: b"eth0".to_vec(),
+            flags: 1,
+            addr: Some(ll),
+            netmask: None,
+        }]
+    }
+
+    #[test]
+    fn a_table_changing_under_the_reader_is_read_at_most_five_times() {
+        // Gone on the first two reads, there on the third.
+        let mut reads = 0;
+        let mut os = Settling {
+            calls: 0,
+            known: 3,
+            mtu_fails: false,
+        };
+        let s = read_until_consistent(
+            || {
+                reads += 1;
+                assert!(reads <= 5, "read more than five times");
+                Ok(one_link())
+            },
+            &Layout::LINUX,
+            &mut os,
+        )
+        .unwrap();
+        assert_eq!((reads, s.by_index(2).unwrap().mtu), (3, 1500));
+        // Gone on every read: five reads, then a transient error.
+        let mut reads = 0;
+        let mut os = Settling {
+            calls: 0,
+            known: u32::MAX,
+            mtu_fails: false,
+        };
+        let e = read_until_consistent(
+            || {
+                reads += 1;
+                assert!(reads <= 5, "read more than five times");
+                Ok(one_link())
+            },
+            &Layout::LINUX,
+            &mut os,
+        )
+        .unwrap_err();
+        assert_eq!(reads, 5);
+        assert!(matches!(&e, GetifaddrsError::Vanished { interface } if interface == "eth0"));
+        assert!(e.is_transient());
+    }
+
+    #[test]
+    fn other_failures_end_the_enumeration_at_once() {
+        let mut reads = 0;
+        let mut os = Settling {
+            calls: 0,
+            known: 1,
+            mtu_fails: true,
+        };
+        let e = read_until_consistent(
+            || {
+                reads += 1;
+                Ok(one_link())
+            },
+            &Layout::LINUX,
+            &mut os,
+        )
+        .unwrap_err();
+        assert_eq!(reads, 1);
+        assert!(matches!(e, GetifaddrsError::Mtu { .. }));
+        let mut reads = 0;
+        let e = read_until_consistent(
+            || {
+                reads += 1;
+                Err(io::Error::from_raw_os_error(libc::ENOMEM))
+            },
+            &Layout::LINUX,
+            &mut os,
+        )
+        .unwrap_err();
+        assert_eq!(reads, 1);
+        assert!(matches!(e, GetifaddrsError::Getifaddrs(_)));
+    }
+
+    #[test]
+    fn errors_say_what_happened_and_keep_their_cause() {
+        use std::error::Error as _;
+        let eperm = || io::Error::from_raw_os_error(libc::EPERM);
+        let cases = [
+            (
+                GetifaddrsError::Getifaddrs(eperm()),
+                "getifaddrs failed: ",
+                true,
+            ),
+            (
+                GetifaddrsError::MtuSocket(eperm()),
+                "cannot open a socket to read MTUs: ",
+                true,
+            ),
+            (
+                GetifaddrsError::Mtu {
+                    interface: "eth0".into(),
+                    error: eperm(),
+                },
+                "cannot read the MTU of eth0: ",
+                true,
+            ),
+            (
+                GetifaddrsError::Vanished {
+                    interface: "eth0".into(),
+                },
+                "interface eth0 vanished while the table was read",
+                false,
+            ),
+            (
+                GetifaddrsError::Inconsistent(SnapshotError::DuplicateIndex(3)),
+                "the interface table changed while it was read: two interfaces have index 3",
+                true,
+            ),
+        ];
+        for (e, text, has_source) in cases {
+            let shown = e.to_string();
+            assert!(shown.starts_with(text), "{shown}");
+            assert_eq!(e.source().is_some(), has_source, "{shown}");
+            if let Some(source) = e.source() {
+                assert!(shown.ends_with(&source.to_string()), "{shown}");
+            }
+        }
     }
 
     #[test]
