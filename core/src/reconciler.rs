@@ -165,8 +165,8 @@ struct Wanted {
     ready: bool,
     /// Overflow, force, time jump or resync: start even during a retry backoff.
     urgent: bool,
-    /// Publish even if nothing differs (time jump).
-    force_publish: bool,
+    /// Whether to publish even if nothing differs (time jump).
+    publish: Publish,
 }
 
 /// When a reason to read lets the read start.
@@ -180,8 +180,9 @@ enum Start {
     Now,
 }
 
-/// Whether the read a reason asks for publishes when nothing differs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Whether the read a reason asks for publishes when nothing differs; of
+/// two reasons merged, [`Publish::Always`] wins (`max`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Publish {
     /// Only a difference is published.
     IfChanged,
@@ -190,22 +191,11 @@ enum Publish {
     Always,
 }
 
-impl From<bool> for Publish {
-    /// `true`: [`Publish::Always`].
-    fn from(always: bool) -> Self {
-        if always {
-            Publish::Always
-        } else {
-            Publish::IfChanged
-        }
-    }
-}
-
 #[derive(Clone, Debug)]
 struct InFlight {
     id: EnumerationId,
     cause: Cause,
-    force_publish: bool,
+    publish: Publish,
     scope: Scope,
     /// A targeted read: the targets a hint named while it ran. Where such a
     /// target's addresses came in several datagrams ([`Refresh::spanned`]),
@@ -765,11 +755,7 @@ impl Reconciler {
         self.timers.stop(Timer::Retry);
         let Some(state) = self.state.clone() else {
             // Targeted reads are only asked with a state; be safe anyway.
-            return self.request(
-                flight.cause,
-                Start::Now,
-                Publish::from(flight.force_publish),
-            );
+            return self.request(flight.cause, Start::Now, flight.publish);
         };
         // A targeted read is never forced to publish: what forces it (a
         // time jump) reads everything.
@@ -785,13 +771,7 @@ impl Reconciler {
         let merged = match merge(&state, &refresh, hidden) {
             Ok(merged) => merged,
             // Only a full read can say what the table is now.
-            Err(_) => {
-                return self.request(
-                    flight.cause,
-                    Start::Now,
-                    Publish::from(flight.force_publish),
-                )
-            }
+            Err(_) => return self.request(flight.cause, Start::Now, flight.publish),
         };
         let filter = &self.config.filter;
         let ignored = &mut self.ignored;
@@ -843,10 +823,10 @@ impl Reconciler {
             scope: flight.scope.clone(),
             ready: false,
             urgent: false,
-            force_publish: false,
+            publish: Publish::IfChanged,
         });
         w.cause = w.cause.strongest(flight.cause);
-        w.force_publish |= flight.force_publish;
+        w.publish = w.publish.max(flight.publish);
         match flight.scope {
             Scope::All => w.scope = Scope::All,
             Scope::Targeted(targets) => {
@@ -887,7 +867,9 @@ impl Reconciler {
     fn publish_if_changed(&mut self, flight: &InFlight, snapshot: Snapshot) {
         let (cause, old) = match &self.state {
             None => (Cause::Initial, Arc::new(Snapshot::empty())),
-            Some(old) if **old != snapshot || flight.force_publish => (flight.cause, old.clone()),
+            Some(old) if **old != snapshot || flight.publish == Publish::Always => {
+                (flight.cause, old.clone())
+            }
             Some(_) => return,
         };
         let delta = Snapshot::diff(&old, &snapshot);
@@ -919,11 +901,11 @@ impl Reconciler {
             scope: Scope::All,
             ready: false,
             urgent: false,
-            force_publish: false,
+            publish: Publish::IfChanged,
         });
         w.scope = Scope::All;
         w.cause = w.cause.strongest(flight.cause);
-        w.force_publish |= flight.force_publish;
+        w.publish = w.publish.max(flight.publish);
         w.ready = false;
         w.urgent = false;
         self.wanted = Some(w);
@@ -939,19 +921,18 @@ impl Reconciler {
     /// Adds a reason to enumerate that needs `scope` read.
     fn add_reason(&mut self, cause: Cause, start: Start, publish: Publish, scope: HintScope) {
         let urgent = start == Start::Now;
-        let force_publish = publish == Publish::Always;
         let w = self.wanted.get_or_insert(Wanted {
             cause,
             scope: Scope::Targeted(Targets::new()),
             ready: false,
             urgent: false,
-            force_publish: false,
+            publish: Publish::IfChanged,
         });
         widen(&mut w.scope, scope);
         w.cause = w.cause.strongest(cause);
         w.urgent |= urgent;
         w.ready |= urgent;
-        w.force_publish |= force_publish;
+        w.publish = w.publish.max(publish);
         if urgent {
             self.timers.stop(Timer::Debounce);
             self.timers.stop(Timer::MaxWait);
@@ -992,7 +973,7 @@ impl Reconciler {
         self.in_flight = Some(InFlight {
             id,
             cause: w.cause,
-            force_publish: w.force_publish,
+            publish: w.publish,
             scope: w.scope.clone(),
             touched: Targets::new(),
         });
