@@ -784,20 +784,16 @@ fn blank_lines_are_skipped_and_a_trace_without_a_header_is_an_error() {
     std::fs::write(&spaced, format!("\n \n{}\n\n", lines.join("\n\n"))).unwrap();
     let plain = dir.join("plain.jsonl");
     std::fs::write(&plain, lines.join("\n") + "\n").unwrap();
-    let run = |path: &std::path::Path| {
-        Command::new(BIN)
-            .args(["replay", "--json", path.to_str().unwrap()])
-            .output()
-            .unwrap()
-    };
-    let (a, b) = (run(&spaced), run(&plain));
-    assert!(a.status.success(), "{a:?}");
-    assert!(!a.stdout.is_empty());
-    assert_eq!(a.stdout, b.stdout, "blank lines change nothing");
+    let replayed = replay_json(&spaced);
+    assert!(!replayed.is_empty());
+    assert_eq!(replayed, replay_json(&plain), "blank lines change nothing");
 
     let blank = dir.join("blank.jsonl");
     std::fs::write(&blank, "\n  \n\t\n").unwrap();
-    let out = run(&blank);
+    let out = Command::new(BIN)
+        .args(["replay", "--json", blank.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_one_error_line(&out, "a blank trace", "blank.jsonl:1: ");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no header"),

@@ -682,41 +682,32 @@ mod tests {
 
     #[test]
     fn a_table_changing_under_the_reader_is_read_at_most_five_times() {
+        // Reads the list until consistent, with interface 2 known to the
+        // index lookup from the `known`th call on; says how many reads.
+        let read = |known: u32| {
+            let mut reads = 0;
+            let mut os = Settling {
+                calls: 0,
+                known,
+                mtu_fails: false,
+            };
+            let result = read_until_consistent(
+                || {
+                    reads += 1;
+                    assert!(reads <= 5, "read more than five times");
+                    Ok(one_link())
+                },
+                &Layout::LINUX,
+                &mut os,
+            );
+            (reads, result)
+        };
         // Gone on the first two reads, there on the third.
-        let mut reads = 0;
-        let mut os = Settling {
-            calls: 0,
-            known: 3,
-            mtu_fails: false,
-        };
-        let s = read_until_consistent(
-            || {
-                reads += 1;
-                assert!(reads <= 5, "read more than five times");
-                Ok(one_link())
-            },
-            &Layout::LINUX,
-            &mut os,
-        )
-        .unwrap();
-        assert_eq!((reads, s.by_index(2).unwrap().mtu), (3, 1500));
+        let (reads, s) = read(3);
+        assert_eq!((reads, s.unwrap().by_index(2).unwrap().mtu), (3, 1500));
         // Gone on every read: five reads, then a transient error.
-        let mut reads = 0;
-        let mut os = Settling {
-            calls: 0,
-            known: u32::MAX,
-            mtu_fails: false,
-        };
-        let e = read_until_consistent(
-            || {
-                reads += 1;
-                assert!(reads <= 5, "read more than five times");
-                Ok(one_link())
-            },
-            &Layout::LINUX,
-            &mut os,
-        )
-        .unwrap_err();
+        let (reads, e) = read(u32::MAX);
+        let e = e.unwrap_err();
         assert_eq!(reads, 5);
         assert!(matches!(&e, GetifaddrsError::Vanished { interface } if interface == "eth0"));
         assert!(e.is_transient());

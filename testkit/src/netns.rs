@@ -176,6 +176,44 @@ impl NetnsFixture {
         Ok(())
     }
 
+    /// Adds the tests' fuller host: the veth pairs `nsa0` – `nsa1` (MTU
+    /// 1400 on `nsa0`) and `nsb0` – `nsb1` (`nsb1` down); `10.77.0.2/24`
+    /// and `10.77.0.3/24` on `nsa0`, `10.78.0.2/16` on `nsb0`,
+    /// `10.79.0.9/24` on the down `nsb1`; `2001:db8:77::2/64` on `nsa0`
+    /// (no DAD), `2001:db8:78::2/64` on `nsb0` (with DAD) and
+    /// `fe80::77/64` on `nsb0` (no DAD); default routes of both families
+    /// via `nsa0` (`10.77.0.1`, `2001:db8:77::1`).
+    pub fn add_two_pairs(&self) -> Result<(), FixtureError> {
+        self.add_veth("nsa0", "nsa1")?;
+        self.add_veth("nsb0", "nsb1")?;
+        self.ip(&["link", "set", "nsb1", "down"])?;
+        self.ip(&["link", "set", "nsa0", "mtu", "1400"])?;
+        for (addr, dev) in [
+            ("10.77.0.2/24", "nsa0"),
+            ("10.77.0.3/24", "nsa0"),
+            ("10.78.0.2/16", "nsb0"),
+            ("10.79.0.9/24", "nsb1"),
+        ] {
+            self.ip(&["addr", "add", addr, "dev", dev])?;
+        }
+        self.ip(&["addr", "add", "2001:db8:77::2/64", "dev", "nsa0", "nodad"])?;
+        self.ip(&["addr", "add", "2001:db8:78::2/64", "dev", "nsb0"])?;
+        self.ip(&["addr", "add", "fe80::77/64", "dev", "nsb0", "nodad"])?;
+        self.ip(&["route", "add", "default", "via", "10.77.0.1", "dev", "nsa0"])?;
+        let v6_default = [
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            "2001:db8:77::1",
+            "dev",
+            "nsa0",
+        ];
+        self.ip(&v6_default)?;
+        Ok(())
+    }
+
     /// A namespace for `test` (as [`require`](Self::require)) with one
     /// uplink, the tests' usual small host: the veth pair `{prefix}0` –
     /// `{prefix}1`, on `{prefix}0` the addresses `10.{net}.0.2/24` and

@@ -89,24 +89,15 @@ fn compare(ns: &NetnsFixture) -> (Snapshot, Snapshot) {
     (before, gi)
 }
 
-/// `populated()` of `testkit/tests/netns_linux.rs`, plus what could read
-/// differently through `getifaddrs`: an IPv4 alias with a label, a
+/// `NetnsFixture::add_two_pairs` (as `testkit/tests/netns_linux.rs`), plus
+/// what could read differently through `getifaddrs`: an IPv4 alias with a label, a
 /// point-to-point address, an IPv6 address on a down link, addresses
 /// waiting for DAD on a link without carrier, a tun device (no hardware
 /// address), promiscuous and no-ARP flags.
 fn populated(ns: &NetnsFixture) {
-    ns.add_veth("nsa0", "nsa1").unwrap();
-    ns.add_veth("nsb0", "nsb1").unwrap();
-    ns.ip(&["link", "set", "nsb1", "down"]).unwrap();
-    ns.ip(&["link", "set", "nsa0", "mtu", "1400"]).unwrap();
-    for (addr, dev) in [
-        ("10.77.0.2/24", "nsa0"),
-        ("10.77.0.3/24", "nsa0"),
-        ("10.78.0.2/16", "nsb0"),
-        ("10.79.0.9/24", "nsb1"),
-    ] {
-        ns.ip(&["addr", "add", addr, "dev", dev]).unwrap();
-    }
+    // Its 2001:db8:78::2 on nsb0 stays tentative: nsb0 is up without
+    // carrier (its peer is down), so DAD waits.
+    ns.add_two_pairs().unwrap();
     ns.ip(&[
         "addr",
         "add",
@@ -127,34 +118,13 @@ fn populated(ns: &NetnsFixture) {
         "nsb0",
     ])
     .unwrap();
-    ns.ip(&["addr", "add", "2001:db8:77::2/64", "dev", "nsa0", "nodad"])
-        .unwrap();
-    // nsb0 is up without carrier (its peer is down): DAD waits, the
-    // address stays tentative.
-    ns.ip(&["addr", "add", "2001:db8:78::2/64", "dev", "nsb0"])
-        .unwrap();
     ns.ip(&["addr", "add", "2001:db8:79::9/64", "dev", "nsb1"])
-        .unwrap();
-    ns.ip(&["addr", "add", "fe80::77/64", "dev", "nsb0", "nodad"])
         .unwrap();
     ns.ip(&["tuntap", "add", "tun7", "mode", "tun"]).unwrap();
     ns.ip(&["addr", "add", "10.81.0.1/24", "dev", "tun7"])
         .unwrap();
     ns.ip(&["link", "set", "nsb0", "promisc", "on", "arp", "off"])
         .unwrap();
-    ns.ip(&["route", "add", "default", "via", "10.77.0.1", "dev", "nsa0"])
-        .unwrap();
-    ns.ip(&[
-        "-6",
-        "route",
-        "add",
-        "default",
-        "via",
-        "2001:db8:77::1",
-        "dev",
-        "nsa0",
-    ])
-    .unwrap();
 }
 
 #[test]

@@ -54,37 +54,7 @@ fn admitted(e: &RouteEvent) -> bool {
 /// A namespace with two veth pairs, v4/v6 addresses (global, link-local,
 /// nodad, on a down link), and default routes of both families.
 fn populated(ns: &NetnsFixture) {
-    ns.add_veth("nsa0", "nsa1").unwrap();
-    ns.add_veth("nsb0", "nsb1").unwrap();
-    ns.ip(&["link", "set", "nsb1", "down"]).unwrap();
-    ns.ip(&["link", "set", "nsa0", "mtu", "1400"]).unwrap();
-    for (addr, dev) in [
-        ("10.77.0.2/24", "nsa0"),
-        ("10.77.0.3/24", "nsa0"),
-        ("10.78.0.2/16", "nsb0"),
-        ("10.79.0.9/24", "nsb1"),
-    ] {
-        ns.ip(&["addr", "add", addr, "dev", dev]).unwrap();
-    }
-    ns.ip(&["addr", "add", "2001:db8:77::2/64", "dev", "nsa0", "nodad"])
-        .unwrap();
-    ns.ip(&["addr", "add", "2001:db8:78::2/64", "dev", "nsb0"])
-        .unwrap();
-    ns.ip(&["addr", "add", "fe80::77/64", "dev", "nsb0", "nodad"])
-        .unwrap();
-    ns.ip(&["route", "add", "default", "via", "10.77.0.1", "dev", "nsa0"])
-        .unwrap();
-    ns.ip(&[
-        "-6",
-        "route",
-        "add",
-        "default",
-        "via",
-        "2001:db8:77::1",
-        "dev",
-        "nsa0",
-    ])
-    .unwrap();
+    ns.add_two_pairs().unwrap();
 }
 
 fn flag_names(flags: InterfaceFlags) -> BTreeSet<String> {
