@@ -144,7 +144,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use super::sockaddr::{host_prefix_len, netmask_prefix_len, SIN6_ADDR_OFFSET, SIN_ADDR_OFFSET};
+use super::sockaddr::{
+    host_prefix_len, netmask_prefix_len, SDL_ALEN_OFFSET, SDL_DATA_OFFSET, SDL_INDEX_OFFSET,
+    SDL_NLEN_OFFSET, SIN6_ADDR_OFFSET, SIN_ADDR_OFFSET,
+};
 use crate::event::Family;
 use crate::ifname;
 use crate::{
@@ -166,15 +169,6 @@ const SLL_HALEN_OFFSET: usize = 11;
 const SLL_ADDR_OFFSET: usize = 12;
 /// The size of `sll_addr`.
 const SLL_ADDR_LEN: usize = 8;
-
-/// `struct sockaddr_dl` (BSD and macOS `net/if_dl.h`): `u8 sdl_len`,
-/// `u8 sdl_family`, `u16 sdl_index` at 2, `u8 sdl_type`, `u8 sdl_nlen` at 5,
-/// `u8 sdl_alen` at 6, `u8 sdl_slen`, then `sdl_data` at 8: the name
-/// (`sdl_nlen` bytes) and the link-layer address (`sdl_alen` bytes).
-const SDL_INDEX_OFFSET: usize = 2;
-const SDL_NLEN_OFFSET: usize = 5;
-const SDL_ALEN_OFFSET: usize = 6;
-const SDL_DATA_OFFSET: usize = 8;
 
 /// How one platform lays out what `getifaddrs` returns: the start of a
 /// socket address, the family numbers, the link-layer structure, and the

@@ -17,6 +17,19 @@ pub(super) const SIN_ADDR_OFFSET: usize = 4;
 /// `sockaddr_in6.sin6_addr` (16 bytes), with or without `sa_len`.
 pub(super) const SIN6_ADDR_OFFSET: usize = 8;
 
+/// `struct sockaddr_dl` (BSD and macOS `net/if_dl.h`): `u8 sdl_len`,
+/// `u8 sdl_family`, `u16 sdl_index` at 2, `u8 sdl_type`, `u8 sdl_nlen` at 5,
+/// `u8 sdl_alen` at 6, `u8 sdl_slen`, then `sdl_data` at 8: the name
+/// (`sdl_nlen` bytes) and the link-layer address (`sdl_alen` bytes). Read by
+/// the routing-socket parser (the name) and the `getifaddrs` reader.
+pub(super) const SDL_INDEX_OFFSET: usize = 2;
+/// `sockaddr_dl.sdl_nlen`.
+pub(super) const SDL_NLEN_OFFSET: usize = 5;
+/// `sockaddr_dl.sdl_alen`.
+pub(super) const SDL_ALEN_OFFSET: usize = 6;
+/// `sockaddr_dl.sdl_data`.
+pub(super) const SDL_DATA_OFFSET: usize = 8;
+
 /// The prefix length of a host address of `family`: 32 or 128.
 pub(super) fn host_prefix_len(family: Family) -> u8 {
     match family {

@@ -141,9 +141,9 @@ pub const SIN_ADDR_OFFSET: usize = crate::wire::sockaddr::SIN_ADDR_OFFSET;
 /// `sockaddr_in6.sin6_addr` (16 bytes).
 pub const SIN6_ADDR_OFFSET: usize = crate::wire::sockaddr::SIN6_ADDR_OFFSET;
 /// `sockaddr_dl.sdl_nlen`: the length of the name at [`SDL_DATA_OFFSET`].
-pub const SDL_NLEN_OFFSET: usize = 5;
+pub const SDL_NLEN_OFFSET: usize = crate::wire::sockaddr::SDL_NLEN_OFFSET;
 /// `sockaddr_dl.sdl_data`: the interface name, then the link-layer address.
-pub const SDL_DATA_OFFSET: usize = 8;
+pub const SDL_DATA_OFFSET: usize = crate::wire::sockaddr::SDL_DATA_OFFSET;
 
 /// Darwin (macOS, iOS and the other Apple systems): xnu's `bsd/net/route.h`,
 /// `bsd/net/route_private.h`, `bsd/net/if.h`, `bsd/net/if_var.h`,
