@@ -8,6 +8,7 @@ use core::cmp::Ordering;
 use smallvec::SmallVec;
 
 use crate::flags::{AddrFlags, InterfaceFlags};
+use crate::interfaces::Pair;
 use crate::snapshot::{Address, Interface, Snapshot};
 
 /// An interface named in a [`Delta`]: its index and its name.
@@ -142,33 +143,20 @@ impl Delta {
 }
 
 impl Snapshot {
-    /// The difference from `old` to `new`, in one pass over both.
+    /// The difference from `old` to `new`, in one pass over both that skips
+    /// what they share: a state made from the other by a targeted read
+    /// costs the chunks the read touched, not the whole table.
     #[must_use]
     pub fn diff(old: &Snapshot, new: &Snapshot) -> Delta {
         let mut delta = Delta::default();
-        let (a, b) = (old.interfaces(), new.interfaces());
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() || j < b.len() {
-            let order = match (a.get(i), b.get(j)) {
-                (Some(x), Some(y)) => x.index.cmp(&y.index),
-                (Some(_), None) => Ordering::Less,
-                _ => Ordering::Greater,
-            };
-            match order {
-                Ordering::Less => {
-                    delta.removed.push(InterfaceId::of(&a[i]));
-                    i += 1;
-                }
-                Ordering::Greater => {
-                    delta.added.push(InterfaceId::of(&b[j]));
-                    j += 1;
-                }
-                Ordering::Equal => {
-                    if a[i] != b[j] {
-                        delta.changed.push(diff_interface(&a[i], &b[j]));
+        for pair in old.table().pairs(new.table()) {
+            match pair {
+                Pair::Old(a) => delta.removed.push(InterfaceId::of(a)),
+                Pair::New(b) => delta.added.push(InterfaceId::of(b)),
+                Pair::Both(a, b) => {
+                    if a != b {
+                        delta.changed.push(diff_interface(a, b));
                     }
-                    i += 1;
-                    j += 1;
                 }
             }
         }

@@ -23,6 +23,7 @@ use smallvec::SmallVec;
 use crate::change::Change;
 use crate::diff::{Delta, InterfaceDelta, InterfaceId};
 use crate::flags::{AddrFlags, InterfaceFlags};
+use crate::interfaces::Interfaces;
 use crate::snapshot::{Address, DefaultRoute, DefaultRoutes, HardwareAddr, Interface, Snapshot};
 
 struct Names<F>(F);
@@ -106,11 +107,17 @@ impl Serialize for DefaultRoutes {
 impl Serialize for Snapshot {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_struct("Snapshot", 4)?;
-        m.serialize_field("interfaces", self.interfaces())?;
+        m.serialize_field("interfaces", &self.interfaces())?;
         m.serialize_field("default_route", self.default_routes())?;
         m.serialize_field("have_v4", &self.have_v4())?;
         m.serialize_field("have_v6", &self.have_v6())?;
         m.end()
+    }
+}
+
+impl Serialize for Interfaces<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
     }
 }
 

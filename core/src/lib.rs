@@ -40,6 +40,7 @@ mod event;
 mod filter;
 mod flags;
 pub mod ifname;
+mod interfaces;
 #[cfg(feature = "serde")]
 mod json;
 mod reconciler;
@@ -58,6 +59,7 @@ pub use diff::{AddrFlagsChange, DefaultRouteDelta, Delta, InterfaceDelta, Interf
 pub use event::{Family, InterfaceName, RouteEvent, RouteEventKind, MAX_NAME_LEN};
 pub use filter::Filter;
 pub use flags::{AddrFlags, InterfaceFlags};
+pub use interfaces::{Interfaces, InterfacesIter};
 pub use reconciler::{Action, EnumerationId, Input, MonitorFailure, OsError, Reconciler, Stats};
 pub use refresh::{MergeError, Refresh, RouteHop, RouteHops, Scope, Targets, MAX_TARGETS};
 pub use snapshot::{

@@ -2,7 +2,7 @@
 //! what to publish.
 
 use core::fmt;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -357,7 +357,9 @@ pub struct Reconciler {
     state: Option<Arc<Snapshot>>,
     /// Indexes of the interfaces the filter removed from the last enumeration.
     /// with their names (a default route through one is named after it).
-    ignored: Vec<(u32, String)>,
+    /// A map, so a hint costs a lookup, not a walk, on a host whose
+    /// thousands of container veths are ignored.
+    ignored: BTreeMap<u32, String>,
     seq: u64,
     next_id: u64,
     in_flight: Option<InFlight>,
@@ -398,7 +400,7 @@ impl Reconciler {
             config,
             timers: TimerTable::default(),
             state: None,
-            ignored: Vec::new(),
+            ignored: BTreeMap::new(),
             seq: 0,
             next_id: 0,
             in_flight: None,
@@ -554,7 +556,7 @@ impl Reconciler {
             && !self
                 .config
                 .filter
-                .admits(event, |i| ignored.iter().any(|(x, _)| *x == i))
+                .admits(event, |i| ignored.contains_key(&i))
         {
             self.stats.ignored_events += 1;
             return;
@@ -654,7 +656,7 @@ impl Reconciler {
             return;
         };
         if !self.config.filter.ignores(name.as_bytes()) {
-            self.ignored.retain(|(i, _)| *i != index);
+            self.ignored.remove(&index);
         }
     }
 
@@ -762,31 +764,38 @@ impl Reconciler {
         if changes_nothing(&state, &refresh) {
             return;
         }
+        // The filter applies to what was read before it is merged, so it
+        // costs the targets, not the table.
+        let filter = &self.config.filter;
+        let mut refresh = refresh;
+        let mut newly_ignored: Vec<(u32, String)> = Vec::new();
+        if !filter.ignores_nothing() {
+            refresh.retain_found(|i| {
+                let keep = filter.keeps(i);
+                if !keep {
+                    newly_ignored.push((i.index, i.name.clone()));
+                }
+                keep
+            });
+        }
+        let ignored = &self.ignored;
         let hidden = |index: u32| {
-            self.ignored
-                .iter()
-                .find(|(i, _)| *i == index && !targets.contains(index))
-                .map(|(_, name)| name.clone())
+            let fresh = newly_ignored.iter().find(|(i, _)| *i == index);
+            match fresh {
+                Some((_, name)) => Some(name.clone()),
+                None if targets.contains(index) => None,
+                None => ignored.get(&index).cloned(),
+            }
         };
         let merged = match merge(&state, &refresh, hidden) {
             Ok(merged) => merged,
             // Only a full read can say what the table is now.
             Err(_) => return self.request(flight.cause, Start::Now, flight.publish),
         };
-        let filter = &self.config.filter;
-        let ignored = &mut self.ignored;
-        ignored.retain(|(i, _)| !targets.contains(*i));
-        let merged = if filter.ignores_nothing() {
-            merged
-        } else {
-            merged.retain(|i| {
-                let keep = !targets.contains(i.index) || filter.keeps(i);
-                if !keep {
-                    ignored.push((i.index, i.name.clone()));
-                }
-                keep
-            })
-        };
+        for index in targets.as_slice() {
+            self.ignored.remove(index);
+        }
+        self.ignored.extend(newly_ignored);
         self.publish_if_changed(&flight, merged);
     }
 
@@ -854,7 +863,7 @@ impl Reconciler {
             snapshot.retain(|i| {
                 let keep = filter.keeps(i);
                 if !keep {
-                    ignored.push((i.index, i.name.clone()));
+                    ignored.insert(i.index, i.name.clone());
                 }
                 keep
             })

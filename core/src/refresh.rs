@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
+use crate::interfaces::Interfaces;
 use crate::snapshot::{DefaultRoute, DefaultRoutes, Interface, Snapshot, SnapshotError};
 
 /// The most interfaces one targeted read covers. Hints naming more
@@ -191,8 +192,15 @@ impl Refresh {
 
     /// The targeted interfaces that exist, sorted by index.
     #[must_use]
-    pub fn found(&self) -> &[Arc<Interface>] {
+    pub fn found(&self) -> Interfaces<'_> {
         self.found.interfaces()
+    }
+
+    /// The same answer without the found interfaces `keep` rejects: merged,
+    /// they are removed from the state like a targeted interface that is
+    /// gone.
+    pub(crate) fn retain_found(&mut self, keep: impl FnMut(&Interface) -> bool) {
+        self.found = core::mem::take(&mut self.found).retain(keep);
     }
 
     /// The default routes read.
@@ -240,8 +248,10 @@ impl std::error::Error for MergeError {}
 /// an interface the filter keeps out of the state, as the caller knows it),
 /// else from the state's route through the same untargeted index.
 ///
-/// Pure and linear in the size of the state. With no change the hints did
-/// not tell, the result is what a full read would give.
+/// Pure, and costs the chunks of the state's list the targets fall in plus
+/// a pointer per other chunk, not the size of the state (the result shares
+/// the rest with it). With no change the hints did not tell, the result is
+/// what a full read would give.
 pub fn merge(
     state: &Snapshot,
     refresh: &Refresh,
@@ -266,25 +276,14 @@ pub fn merge(
             return Err(MergeError::DuplicateName(f.name.clone()));
         }
     }
-    let mut interfaces = Vec::with_capacity(state.interfaces().len() + found.len());
-    let mut fresh = found.iter().peekable();
-    for old in state.interfaces() {
-        while let Some(f) = fresh.next_if(|f| f.index < old.index) {
-            interfaces.push(Arc::clone(f));
-        }
-        if !targets.contains(old.index) {
-            interfaces.push(Arc::clone(old));
-        }
-    }
-    interfaces.extend(fresh.cloned());
+    let found_arcs: SmallVec<[Arc<Interface>; MAX_TARGETS]> =
+        refresh.found.table().iter().cloned().collect();
+    let interfaces = state.table().replace(targets.as_slice(), &found_arcs);
     let name_of = |hop: Option<RouteHop>| -> Result<Option<DefaultRoute>, MergeError> {
         let Some(RouteHop { index, gateway }) = hop else {
             return Ok(None);
         };
-        let known = interfaces
-            .binary_search_by_key(&index, |i| i.index)
-            .ok()
-            .map(|pos| interfaces[pos].name.clone());
+        let known = interfaces.get(index).map(|i| i.name.clone());
         let kept = || {
             let old = state.default_routes();
             [&old.v4, &old.v6]
@@ -307,7 +306,7 @@ pub fn merge(
         v4: name_of(refresh.routes.v4)?,
         v6: name_of(refresh.routes.v6)?,
     };
-    Ok(Snapshot::from_sorted(interfaces, routes))
+    Ok(Snapshot::from_table(interfaces, routes))
 }
 
 /// Whether merging `refresh` into `state` would change nothing: each

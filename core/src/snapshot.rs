@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use smallvec::SmallVec;
 
 use crate::flags::{AddrFlags, InterfaceFlags};
+use crate::interfaces::{Interfaces, Table};
 
 /// One address of an interface: the address with its prefix, and its flags.
 ///
@@ -304,12 +305,11 @@ impl std::error::Error for SnapshotError {}
 /// address lifetimes and counters are not part of it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Snapshot {
-    /// Shared: a snapshot made from another by a targeted read shares every
-    /// interface the read did not touch, so making it costs a reference
-    /// count per interface, not a copy (0.38 ms for 4,001 interfaces
-    /// copied, measured when targeted reads were added), and comparing or
-    /// diffing two such snapshots skips the shared interfaces by pointer.
-    interfaces: Vec<Arc<Interface>>,
+    /// Shared in chunks: a snapshot made from another by a targeted read
+    /// shares every chunk of interfaces the read did not touch, so making
+    /// it, releasing the old one, and comparing or diffing the two cost the
+    /// touched chunks, not the whole table (see the `interfaces` module).
+    interfaces: Table,
     default_routes: DefaultRoutes,
 }
 
@@ -344,30 +344,32 @@ impl Snapshot {
             interface.normalise();
         }
         Ok(Snapshot {
-            interfaces: interfaces.into_iter().map(Arc::new).collect(),
+            interfaces: Table::from_sorted(interfaces.into_iter().map(Arc::new).collect()),
             default_routes,
         })
     }
 
-    /// A snapshot from parts already in order: interfaces sorted by index,
-    /// indexes and names unique, each interface normalised (as the
-    /// interfaces of other snapshots are). Linear, for [`crate::refresh::merge`].
-    pub(crate) fn from_sorted(
-        interfaces: Vec<Arc<Interface>>,
-        default_routes: DefaultRoutes,
-    ) -> Self {
-        debug_assert!(interfaces.windows(2).all(|p| p[0].index < p[1].index));
+    /// A snapshot from parts already in order: a table whose interfaces
+    /// have unique names and are each normalised (as the interfaces of
+    /// other snapshots are). For [`crate::refresh::merge`].
+    pub(crate) fn from_table(interfaces: Table, default_routes: DefaultRoutes) -> Self {
         Snapshot {
             interfaces,
             default_routes,
         }
     }
 
-    /// The interfaces, sorted by index. Each is shared with the snapshots
-    /// it did not change in (an `Arc`; it dereferences to the [`Interface`]).
-    #[must_use]
-    pub fn interfaces(&self) -> &[Arc<Interface>] {
+    /// The interface table, shared, for merges and diffs.
+    pub(crate) fn table(&self) -> &Table {
         &self.interfaces
+    }
+
+    /// The interfaces, sorted by index: a view to iterate, count and look
+    /// up (by position) without copying. Each interface is shared with the
+    /// snapshots it did not change in.
+    #[must_use]
+    pub fn interfaces(&self) -> Interfaces<'_> {
+        Interfaces::new(&self.interfaces)
     }
 
     /// The default route of each family.
@@ -379,19 +381,13 @@ impl Snapshot {
     /// The interface with this index.
     #[must_use]
     pub fn by_index(&self, index: u32) -> Option<&Interface> {
-        self.interfaces
-            .binary_search_by_key(&index, |i| i.index)
-            .ok()
-            .map(|pos| &*self.interfaces[pos])
+        self.interfaces.get(index).map(|i| &**i)
     }
 
     /// The interface with this name.
     #[must_use]
     pub fn by_name(&self, name: &str) -> Option<&Interface> {
-        self.interfaces
-            .iter()
-            .find(|i| i.name == name)
-            .map(|i| &**i)
+        self.interfaces().iter().find(|i| i.name == name)
     }
 
     /// Whether an up, non-loopback interface has a usable IPv4 address that
@@ -430,7 +426,7 @@ impl Snapshot {
     }
 
     fn have(&self, family: impl Fn(&Address) -> bool) -> bool {
-        self.interfaces
+        self.interfaces()
             .iter()
             .filter(|i| i.is_up() && !i.is_loopback())
             .flat_map(|i| i.addrs.iter())
@@ -441,8 +437,8 @@ impl Snapshot {
     /// are kept: they are the kernel's choice even when it names an ignored
     /// interface.
     #[must_use]
-    pub fn retain(mut self, mut keep: impl FnMut(&Interface) -> bool) -> Self {
-        self.interfaces.retain(|i| keep(i));
+    pub fn retain(mut self, keep: impl FnMut(&Interface) -> bool) -> Self {
+        self.interfaces.retain(keep);
         self
     }
 }
@@ -463,7 +459,7 @@ mod tests {
         a.addrs
             .push(Address::new(net("10.0.0.2/24")).with_flags(AddrFlags::PERMANENT));
         let s = Snapshot::new(vec![a, Interface::new(1, "a")], DefaultRoutes::default()).unwrap();
-        assert_eq!(s.interfaces()[0].index, 1);
+        assert_eq!(s.interfaces().first().unwrap().index, 1);
         let b = s.by_name("b").unwrap();
         assert_eq!(b.addrs.len(), 2);
         assert_eq!(b.addrs[0].net, net("10.0.0.1/24"));

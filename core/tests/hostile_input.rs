@@ -242,7 +242,7 @@ fn a_dump_reply_with_sixteen_thousand_empty_attributes_is_read_once() {
     assert_eq!(c.feed(Stage::Links, 1, &d), Ok(Progress::Done));
     let s = c.finish().unwrap();
     assert_eq!(s.interfaces().len(), 1);
-    assert_eq!(s.interfaces()[0].name, "eth0");
+    assert_eq!(s.interfaces().first().unwrap().name, "eth0");
 }
 
 #[test]

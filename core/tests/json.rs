@@ -84,11 +84,7 @@ fn the_short_documented_form_also_reads() {
 #[test]
 fn change_is_one_watch_line_with_the_documented_fields() {
     let old = sample();
-    let mut interfaces: Vec<Interface> = old
-        .interfaces()
-        .iter()
-        .map(|i| Interface::clone(i))
-        .collect();
+    let mut interfaces: Vec<Interface> = old.interfaces().iter().cloned().collect();
     interfaces[1]
         .addrs
         .push(Address::new("10.0.0.3/24".parse().unwrap()));
@@ -135,7 +131,10 @@ fn names_that_are_not_utf8_survive_json_and_traces_byte_for_byte() {
     let text = serde_json::to_string(&s).unwrap();
     let back: Snapshot = serde_json::from_str(&text).unwrap();
     assert_eq!(back, s);
-    assert_eq!(ifname::unescape(&back.interfaces()[0].name).as_ref(), raw);
+    assert_eq!(
+        ifname::unescape(&back.interfaces().first().unwrap().name).as_ref(),
+        raw
+    );
 
     // A hint's inline name goes through a trace the same way.
     let mut hint = RouteEvent::new(RouteEventKind::LinkNew).with_index(9);

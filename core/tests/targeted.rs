@@ -297,11 +297,7 @@ fn a_full_answer_to_a_targeted_read_is_taken_whole() {
     let mut h = Harness::plain();
     h.hint(addr_hint(3));
     let (id, _) = h.targets();
-    let mut whole: Vec<Interface> = table()
-        .interfaces()
-        .iter()
-        .map(|i| Interface::clone(i))
-        .collect();
+    let mut whole: Vec<Interface> = table().interfaces().iter().cloned().collect();
     whole.push(iface(4, "eth2", &[]));
     let whole = Snapshot::new(whole, table().default_routes().clone()).unwrap();
     h.r.handle_input(

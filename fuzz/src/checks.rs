@@ -148,8 +148,9 @@ pub fn check_dump_chunks<'a>(chunks: impl IntoIterator<Item = DumpChunk<'a>>) {
     match c.finish() {
         Ok(s) => {
             let ifs = s.interfaces();
-            for pair in ifs.windows(2) {
-                assert!(pair[0].index < pair[1].index, "sorted, unique indexes");
+            let indexes: Vec<u32> = ifs.iter().map(|i| i.index).collect();
+            for pair in indexes.windows(2) {
+                assert!(pair[0] < pair[1], "sorted, unique indexes");
             }
             let mut names: Vec<&str> = ifs.iter().map(|i| i.name.as_str()).collect();
             names.sort_unstable();
@@ -354,8 +355,9 @@ pub fn check_ifaddrs_entries(
         Ok(s) => {
             assert_eq!(again.ok().as_ref(), Some(&s), "deterministic");
             let ifs = s.interfaces();
-            for pair in ifs.windows(2) {
-                assert!(pair[0].index < pair[1].index, "sorted, unique indexes");
+            let indexes: Vec<u32> = ifs.iter().map(|i| i.index).collect();
+            for pair in indexes.windows(2) {
+                assert!(pair[0] < pair[1], "sorted, unique indexes");
             }
             let mut seen: Vec<&str> = ifs.iter().map(|i| i.name.as_str()).collect();
             seen.sort_unstable();

@@ -410,10 +410,7 @@ impl Core for KeepsOldRoutes {
             Input::Refreshed { id, result: Ok(r) } => {
                 let kept = Refresh::new(
                     r.targets().clone(),
-                    r.found()
-                        .iter()
-                        .map(|i| netstate_core::Interface::clone(i))
-                        .collect(),
+                    r.found().iter().cloned().collect(),
                     self.routes,
                 )
                 .expect("the same interfaces form a refresh");

@@ -213,7 +213,7 @@ impl NetTable {
             .snapshot
             .interfaces()
             .iter()
-            .map(|i| Interface::clone(i))
+            .cloned()
             .collect::<Vec<_>>();
         if let Some(i) = interfaces.iter_mut().find(|i| i.index == index) {
             f(i);
@@ -252,7 +252,7 @@ impl NetTable {
             .snapshot
             .interfaces()
             .iter()
-            .map(|i| Interface::clone(i))
+            .cloned()
             .collect::<Vec<_>>();
         interfaces.push(interface);
         let routes = self.snapshot.default_routes().clone();
@@ -268,7 +268,7 @@ impl NetTable {
             .interfaces()
             .iter()
             .filter(|i| i.index != index)
-            .map(|i| Interface::clone(i))
+            .cloned()
             .collect();
         let mut routes = self.snapshot.default_routes().clone();
         for r in [&mut routes.v4, &mut routes.v6] {
@@ -361,7 +361,7 @@ impl NetTable {
             .snapshot
             .interfaces()
             .iter()
-            .map(|i| Interface::clone(i))
+            .cloned()
             .collect::<Vec<_>>();
         self.rebuild(interfaces, routes)
     }

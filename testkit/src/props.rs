@@ -392,13 +392,13 @@ fn targeted_model(previous: &Snapshot, read: &Snapshot, targets: &Targets) -> Sn
         .interfaces()
         .iter()
         .filter(|i| !targets.contains(i.index))
-        .map(|i| Interface::clone(i))
+        .cloned()
         .collect();
     interfaces.extend(
         read.interfaces()
             .iter()
             .filter(|i| targets.contains(i.index))
-            .map(|i| Interface::clone(i)),
+            .cloned(),
     );
     let name = |r: &DefaultRoute| -> String {
         if let Some(i) = interfaces.iter().find(|i| i.index == r.index) {

@@ -41,8 +41,8 @@ use std::time::{Duration, Instant};
 
 use netstate_core::trace::{TraceEvent, TraceRecord};
 use netstate_core::{
-    Action, Cause, Change, Config, EnumerationId, Input, Interface, MonitorFailure, OsError,
-    Reconciler, Refresh, RouteEvent, RouteEventKind, RouteHop, RouteHops, Scope, Snapshot, Targets,
+    Action, Cause, Change, Config, EnumerationId, Input, MonitorFailure, OsError, Reconciler,
+    Refresh, RouteEvent, RouteEventKind, RouteHop, RouteHops, Scope, Snapshot, Targets,
 };
 use serde::{Deserialize, Serialize};
 
@@ -421,11 +421,8 @@ fn input_text(input: &Input) -> String {
                 id.0,
                 r.targets().as_slice(),
                 describe(
-                    &Snapshot::new(
-                        r.found().iter().map(|i| Interface::clone(i)).collect(),
-                        Default::default()
-                    )
-                    .unwrap_or_default()
+                    &Snapshot::new(r.found().iter().cloned().collect(), Default::default())
+                        .unwrap_or_default()
                 )
             ),
             Err(e) => format!("refreshed #{} error {e}", id.0),
@@ -1225,7 +1222,7 @@ pub fn refresh_of(
         .interfaces()
         .iter()
         .filter(|i| targets.contains(i.index))
-        .map(|i| Interface::clone(i))
+        .cloned()
         .collect();
     let hop = |r: &Option<netstate_core::DefaultRoute>| {
         r.as_ref().map(|r| RouteHop {

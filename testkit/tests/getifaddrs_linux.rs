@@ -58,7 +58,7 @@ fn as_getifaddrs_sees_it(s: &Snapshot) -> Snapshot {
     let interfaces = s
         .interfaces()
         .iter()
-        .map(|i| netstate_core::Interface::clone(i))
+        .cloned()
         .map(|mut i| {
             for a in &mut i.addrs {
                 a.flags = AddrFlags::empty();
@@ -133,9 +133,9 @@ fn a_fresh_namespace_reads_the_same_through_both() {
     let ns = NetnsFixture::require("a_fresh_namespace_reads_the_same_through_both");
     let (nl, gi) = compare(&ns);
     assert_eq!(gi.interfaces().len(), 1);
-    let lo = &gi.interfaces()[0];
+    let lo = &gi.interfaces().first().unwrap();
     assert!(lo.is_loopback() && lo.is_up());
-    assert_eq!(lo.mtu, nl.interfaces()[0].mtu);
+    assert_eq!(lo.mtu, nl.interfaces().first().unwrap().mtu);
     assert_eq!(
         lo.mac.as_ref().map(ToString::to_string).as_deref(),
         Some("00:00:00:00:00:00")

@@ -167,7 +167,7 @@ fn a_fresh_namespace_has_only_loopback_and_no_default_route() {
         .enumerate()
         .unwrap();
     assert_eq!(s.interfaces().len(), 1);
-    assert!(s.interfaces()[0].is_loopback());
+    assert!(s.interfaces().first().unwrap().is_loopback());
     assert!(s.default_routes().v4.is_none() && s.default_routes().v6.is_none());
     assert!(!s.have_v4() && !s.have_v6());
     assert_matches_ip(&ns, &s);

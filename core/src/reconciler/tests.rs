@@ -610,7 +610,7 @@ fn a_link_renamed_into_the_filter_leaves_the_state_at_once() {
             .interfaces()
             .iter()
             .filter(|i| i.index != 2)
-            .map(|i| Interface::clone(i))
+            .cloned()
             .chain([ign])
             .collect(),
         renamed.default_routes().clone(),

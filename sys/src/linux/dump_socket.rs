@@ -312,13 +312,13 @@ mod tests {
         };
         assert_eq!(r.targets().as_slice(), &[1]);
         assert_eq!(r.found().len(), 1);
-        assert!(r.found()[0].is_loopback());
+        assert!(r.found().first().unwrap().is_loopback());
         // The same interface as a full read gives.
         let p = d.start();
         let EnumerationPoll::Done(Ok(full)) = finish(&mut d, p) else {
             panic!("a full read ends in a snapshot");
         };
-        assert_eq!(full.by_index(1), Some(&*r.found()[0]));
+        assert_eq!(full.by_index(1), r.found().first());
     }
 
     #[test]

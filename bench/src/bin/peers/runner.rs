@@ -26,7 +26,7 @@ static WORKERS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 const USAGE: &str = "\
 usage: peers [--quick] [--only SECTIONS] [--routes N] [--storm-routes N]
              [--overflow-changes N] [--pairs N] [--pairs-ipv6]
-             [--cpu-changes N] [--json FILE]
+             [--cpu-changes N] [--libs LIBS] [--json FILE]
 
 Runs netstate, netwatch 0.20 and if-watch 3.2 side by side in network
 namespaces it creates (needs root) and prints a Markdown table.
@@ -44,6 +44,9 @@ namespaces it creates (needs root) and prints a Markdown table.
                         of veths do not send router solicitations and MLD
                         reports during the measurement)
   --cpu-changes N       address changes per CPU-per-change run (100)
+  --libs LIBS           comma-separated subset of: netstate, netwatch,
+                        if-watch (all; leaving netwatch out shortens the
+                        targeted section from about 10 minutes to 2)
   --json FILE           also write every raw result to FILE";
 
 #[derive(Debug)]
@@ -56,6 +59,7 @@ struct Opts {
     pairs: u32,
     pairs_ipv6: bool,
     cpu_changes: u32,
+    libs: Option<Vec<String>>,
     json: Option<PathBuf>,
 }
 
@@ -70,6 +74,7 @@ impl Opts {
             pairs: 2000,
             pairs_ipv6: false,
             cpu_changes: 100,
+            libs: None,
             json: None,
         };
         let mut it = args.iter();
@@ -95,6 +100,13 @@ impl Opts {
                 "--cpu-changes" => {
                     o.cpu_changes = value()?.parse().map_err(|e| format!("{a}: {e}"))?;
                 }
+                "--libs" => {
+                    let libs: Vec<String> = value()?.split(',').map(str::to_owned).collect();
+                    if let Some(l) = libs.iter().find(|l| !LIBS.contains(&l.as_str())) {
+                        return Err(format!("{a}: unknown library {l:?}"));
+                    }
+                    o.libs = Some(libs);
+                }
                 "--json" => o.json = Some(PathBuf::from(value()?)),
                 "-h" | "--help" => return Err(USAGE.into()),
                 other => return Err(format!("unknown option {other:?}\n{USAGE}")),
@@ -107,6 +119,13 @@ impl Opts {
         self.only
             .as_ref()
             .is_none_or(|l| l.iter().any(|s| s == section))
+    }
+
+    /// Whether library `lib` is measured (`--libs`).
+    fn runs(&self, lib: &str) -> bool {
+        self.libs
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|s| s == lib))
     }
 
     fn rounds(&self, full: usize) -> usize {
@@ -627,6 +646,9 @@ fn enumeration(
     let mut sizes = [(0, 0); 3];
     for _ in 0..rounds {
         for (i, lib) in LIBS.iter().enumerate() {
+            if !cx.opts.runs(lib) {
+                continue;
+            }
             let mut w = Worker::spawn(
                 &cx.exe,
                 ns,
@@ -750,6 +772,9 @@ fn latency_runs(
     let mut answers = Vec::new();
     for _ in 0..rounds {
         for (i, (label, lib, debounce, gap, count)) in configs.iter().enumerate() {
+            if !cx.opts.runs(lib) {
+                continue;
+            }
             let per_worker = if cx.opts.quick { 10 } else { *count };
             let _ = ns.ip(&["addr", "del", &format!("{addr}/32"), "dev", dev]);
             let mut args = vec![
@@ -798,6 +823,9 @@ fn storm(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
     let mut run = 0;
     for _ in 0..rounds {
         for (i, lib) in LIBS.iter().enumerate() {
+            if !cx.opts.runs(lib) {
+                continue;
+            }
             run += 1;
             let dev = format!("st{run}");
             setup::spare_link(ns, &dev).map_err(|e| e.to_string())?;
@@ -919,6 +947,9 @@ fn overflow(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
     let mut run = 0u32;
     for _ in 0..rounds {
         for (i, lib) in LIBS.iter().enumerate() {
+            if !cx.opts.runs(lib) {
+                continue;
+            }
             run += 1;
             let dev = format!("ov{run}");
             setup::spare_link(ns, &dev).map_err(|e| e.to_string())?;
@@ -1017,6 +1048,9 @@ fn silent(cx: &mut Ctx<'_>, ns: &NetnsFixture) -> Res<()> {
     let mut run = 0u32;
     for _ in 0..rounds {
         for (i, (_, lib, method)) in configs.iter().enumerate() {
+            if !cx.opts.runs(lib) {
+                continue;
+            }
             run += 1;
             let addr = format!("10.124.{}.{}", run / 256, run % 256);
             let mut w = Worker::spawn(
@@ -1293,6 +1327,12 @@ fn cpu_per_change(
     for _ in 0..rounds {
         for (h, ns) in [bare, crowd].into_iter().enumerate() {
             for (i, lib) in LIBS.iter().enumerate() {
+                if !cx.opts.runs(lib) {
+                    continue;
+                }
+                if !cx.opts.runs(lib) {
+                    continue;
+                }
                 let _ = ns.ip(&["addr", "del", &dst, "dev", CHANGED]);
                 let mut args = vec![
                     "cpu".to_owned(),

@@ -687,7 +687,7 @@ mod tests {
         let r = refreshed(&mut c);
         assert_eq!(r.targets().as_slice(), &[3, 7]);
         assert_eq!(r.found().len(), 1);
-        let veth = &r.found()[0];
+        let veth = &r.found().first().unwrap();
         assert_eq!((veth.index, veth.name.as_str()), (3, "veth0"));
         let nets: Vec<String> = veth.addrs.iter().map(|a| a.net.to_string()).collect();
         assert_eq!(nets, ["10.9.0.2/24"]);
@@ -719,7 +719,7 @@ mod tests {
         lookups(&mut c);
         let r = refreshed(&mut c);
         assert_eq!(r.spanned().as_slice(), &[3]);
-        assert_eq!(r.found()[0].addrs.len(), 2);
+        assert_eq!(r.found().first().unwrap().addrs.len(), 2);
         // Records and NLMSG_DONE in one datagram, or records then NLMSG_DONE
         // alone: one state.
         let mut c = targeted(1, &[3]);

@@ -799,7 +799,7 @@ mod tests {
         let names: Vec<&str> = s.interfaces().iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, ["n\\xff\\xfex", "n\\xff"]);
         assert_eq!(
-            crate::ifname::unescape(&s.interfaces()[0].name).as_ref(),
+            crate::ifname::unescape(&s.interfaces().first().unwrap().name).as_ref(),
             b"n\xff\xfex"
         );
     }
