@@ -186,12 +186,26 @@ fn push_split(chunks: &mut Vec<Arc<Chunk>>, run: Chunk) {
 }
 
 impl PartialEq for Table {
+    /// Chunk by chunk while both are chunked alike (a shared chunk by
+    /// pointer, another as a slice, each `Arc` by pointer first), then
+    /// interface by interface.
     fn eq(&self, other: &Self) -> bool {
-        self.len == other.len
-            && self.pairs(other).all(|p| match p {
-                Pair::Both(a, b) => a == b,
-                Pair::Old(_) | Pair::New(_) => false,
-            })
+        if self.len != other.len {
+            return false;
+        }
+        let mut aligned = 0;
+        for (a, b) in self.chunks.iter().zip(&other.chunks) {
+            if a.len() != b.len() {
+                break;
+            }
+            if !Arc::ptr_eq(a, b) && a != b {
+                return false;
+            }
+            aligned += 1;
+        }
+        let a = self.chunks[aligned..].iter().flat_map(|c| c.iter());
+        let b = other.chunks[aligned..].iter().flat_map(|c| c.iter());
+        a.eq(b)
     }
 }
 
@@ -252,48 +266,56 @@ pub(crate) enum Pair<'a> {
     Both(&'a Arc<Interface>, &'a Arc<Interface>),
 }
 
-/// A position in a chunked list.
+/// A position in a chunked list: the rest of the current chunk, and the
+/// chunks after it.
 struct Cursor<'a> {
-    chunks: &'a [Arc<Chunk>],
-    chunk: usize,
-    at: usize,
+    /// The current chunk, while the cursor is at its start.
+    at_start: Option<&'a Arc<Chunk>>,
+    here: &'a [Arc<Interface>],
+    rest: &'a [Arc<Chunk>],
 }
 
 impl<'a> Cursor<'a> {
     fn new(chunks: &'a [Arc<Chunk>]) -> Self {
-        Cursor {
-            chunks,
-            chunk: 0,
-            at: 0,
-        }
+        let mut c = Cursor {
+            at_start: None,
+            here: &[],
+            rest: chunks,
+        };
+        c.skip_chunk();
+        c
     }
 
     fn peek(&self) -> Option<&'a Arc<Interface>> {
-        self.chunks.get(self.chunk).map(|c| &c[self.at])
+        self.here.first()
     }
 
     fn advance(&mut self) {
-        self.at += 1;
-        if self
-            .chunks
-            .get(self.chunk)
-            .is_some_and(|c| self.at == c.len())
-        {
-            self.chunk += 1;
-            self.at = 0;
+        self.at_start = None;
+        self.here = self.here.get(1..).unwrap_or_default();
+        if self.here.is_empty() {
+            self.skip_chunk();
         }
     }
 
     /// The chunk this cursor is at the start of.
     fn chunk_start(&self) -> Option<&'a Arc<Chunk>> {
-        (self.at == 0)
-            .then(|| self.chunks.get(self.chunk))
-            .flatten()
+        self.at_start
     }
 
+    /// Moves to the start of the next chunk.
     fn skip_chunk(&mut self) {
-        self.chunk += 1;
-        self.at = 0;
+        match self.rest.split_first() {
+            Some((next, rest)) => {
+                self.at_start = Some(next);
+                self.here = next;
+                self.rest = rest;
+            }
+            None => {
+                self.at_start = None;
+                self.here = &[];
+            }
+        }
     }
 }
 

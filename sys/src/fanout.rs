@@ -42,6 +42,10 @@ struct Queue {
     waker: Option<Waker>,
     closed: bool,
     merged: u64,
+    /// Threads waiting on the condition variable: a publication wakes it
+    /// only when there is one (std's `notify_all` is a system call even
+    /// with no waiter, on every publication of an async subscriber).
+    blocked: u32,
 }
 
 #[derive(Debug)]
@@ -75,9 +79,17 @@ impl Slot {
         } else {
             q.changes.push_back(change.clone());
         }
+        self.wake(q);
+    }
+
+    /// Wakes whoever waits on the queue `q` (the lock, released here).
+    fn wake(&self, mut q: MutexGuard<'_, Queue>) {
         let waker = q.waker.take();
+        let blocked = q.blocked > 0;
         drop(q);
-        self.ready.notify_all();
+        if blocked {
+            self.ready.notify_all();
+        }
         if let Some(w) = waker {
             w.wake();
         }
@@ -86,12 +98,7 @@ impl Slot {
     fn close(&self) {
         let mut q = lock(&self.queue);
         q.closed = true;
-        let waker = q.waker.take();
-        drop(q);
-        self.ready.notify_all();
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.wake(q);
     }
 }
 
@@ -129,6 +136,7 @@ impl Fanout {
                 waker: None,
                 closed: false,
                 merged: 0,
+                blocked: 0,
             }),
             ready: Condvar::new(),
         });
@@ -249,23 +257,27 @@ impl Subscriber {
             if q.closed {
                 return None;
             }
+            q.blocked += 1;
             q = self
                 .slot
                 .ready
                 .wait(q)
                 .unwrap_or_else(PoisonError::into_inner);
+            q.blocked -= 1;
         }
     }
 
     /// Like [`recv_blocking`](Self::recv_blocking), giving up after `timeout`
     /// with `Err(TryRecvError::Empty)`.
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Change, TryRecvError> {
-        let q = lock(&self.slot.queue);
+        let mut q = lock(&self.slot.queue);
+        q.blocked += 1;
         let (mut q, _) = self
             .slot
             .ready
             .wait_timeout_while(q, timeout, |q| q.changes.is_empty() && !q.closed)
             .unwrap_or_else(PoisonError::into_inner);
+        q.blocked -= 1;
         match q.changes.pop_front() {
             Some(c) => Ok(c),
             None if q.closed => Err(TryRecvError::Closed),
@@ -409,16 +421,38 @@ mod tests {
         assert_eq!(f.remembered(), 1);
     }
 
+    /// A thread that publishes `seq` once the subscriber of `slot` is
+    /// blocked waiting (so the wake, not a queued change, is what the
+    /// waiting side gets).
+    fn publish_when_blocked(
+        f: &Arc<Fanout>,
+        slot: &Arc<Slot>,
+        seq: u64,
+    ) -> std::thread::JoinHandle<()> {
+        let (f, slot) = (f.clone(), slot.clone());
+        std::thread::spawn(move || {
+            while lock(&slot.queue).blocked == 0 {
+                std::thread::yield_now();
+            }
+            f.publish(&change(seq, &state(0), &state(1)));
+        })
+    }
+
     #[test]
     fn a_blocked_thread_is_woken_by_a_publication() {
         let f = Arc::new(Fanout::new(4));
         let mut s = f.subscribe();
-        let publisher = {
-            let f = f.clone();
-            std::thread::spawn(move || f.publish(&change(7, &state(0), &state(1))))
-        };
+        let publisher = publish_when_blocked(&f, &s.slot, 7);
         assert_eq!(s.recv_blocking().map(|c| c.seq), Some(7));
         publisher.join().unwrap();
+        // A timed wait is woken the same way, long before its timeout.
+        let publisher = publish_when_blocked(&f, &s.slot, 8);
+        assert_eq!(
+            s.recv_timeout(Duration::from_secs(60)).map(|c| c.seq),
+            Ok(8)
+        );
+        publisher.join().unwrap();
+        assert_eq!(lock(&s.slot.queue).blocked, 0, "no waiter is left counted");
         assert_eq!(
             s.recv_timeout(Duration::from_millis(1)).unwrap_err(),
             TryRecvError::Empty

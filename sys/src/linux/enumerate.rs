@@ -291,16 +291,17 @@ pub(super) fn recv_from_kernel(
     }
     loop {
         match recvfrom(fd, &mut buf[..], flags) {
-            Ok((_, len, from)) => {
-                let from_kernel = from
-                    .and_then(|a| SocketAddrNetlink::try_from(a).ok())
-                    .is_some_and(|a| a.pid() == 0);
-                return Ok(from_kernel.then_some(len.min(buf.len())));
-            }
+            Ok((_, len, from)) => return Ok(sent_by_kernel(from).then_some(len.min(buf.len()))),
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Whether a datagram's sender address `from` is the kernel's (port 0).
+pub(super) fn sent_by_kernel(from: Option<rustix::net::SocketAddrAny>) -> bool {
+    from.and_then(|a| SocketAddrNetlink::try_from(a).ok())
+        .is_some_and(|a| a.pid() == 0)
 }
 
 /// Why a receive gave no datagram.
