@@ -167,6 +167,8 @@ impl Table {
         Pairs {
             a: Cursor::new(&self.chunks),
             b: Cursor::new(&other.chunks),
+            #[cfg(test)]
+            visited: 0,
         }
     }
 }
@@ -323,6 +325,10 @@ impl<'a> Cursor<'a> {
 pub(crate) struct Pairs<'a> {
     a: Cursor<'a>,
     b: Cursor<'a>,
+    /// Interfaces looked at one by one, for the tests of what sharing
+    /// saves.
+    #[cfg(test)]
+    visited: usize,
 }
 
 impl<'a> Iterator for Pairs<'a> {
@@ -338,6 +344,10 @@ impl<'a> Iterator for Pairs<'a> {
                     self.b.skip_chunk();
                     continue;
                 }
+            }
+            #[cfg(test)]
+            {
+                self.visited += 1;
             }
             let (x, y) = match (self.a.peek(), self.b.peek()) {
                 (None, None) => return None,
@@ -497,6 +507,13 @@ mod tests {
         assert!(t.chunks[..3].iter().all(|c| c.len() == CHUNK));
         assert_eq!(t.len(), 200);
         assert_eq!(t.iter().len(), 200);
+        let mut it = t.iter();
+        it.nth(CHUNK);
+        assert_eq!(
+            it.len(),
+            200 - CHUNK - 1,
+            "the count goes down across chunks"
+        );
         for i in 1..=200 {
             assert_eq!(t.get(i * 2).map(|f| f.index), Some(i * 2));
             assert!(t.get(i * 2 + 1).is_none());
@@ -553,6 +570,20 @@ mod tests {
     }
 
     #[test]
+    fn a_chunk_is_split_only_past_twice_its_size() {
+        let one_chunk = |n: usize| Table {
+            chunks: vec![Arc::new((0..n as u32).map(|i| renamed(i, "f")).collect())],
+            len: n,
+        };
+        let grown = one_chunk(2 * CHUNK - 1).replace(&[1000], &[renamed(1000, "x")]);
+        assert_eq!(grown.chunks.len(), 1, "{} fit in one chunk", 2 * CHUNK);
+        let full = one_chunk(2 * CHUNK);
+        let split = full.replace(&[5000], &[renamed(5000, "x")]);
+        let sizes: Vec<usize> = split.chunks.iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [CHUNK, CHUNK, 1]);
+    }
+
+    #[test]
     fn a_chunk_that_grows_past_twice_its_size_is_split() {
         let mut t = table([0, 10_000]);
         let mut next = 1;
@@ -584,6 +615,16 @@ mod tests {
             })
             .collect();
         assert_eq!(pairs, [(Some(70), Some(70)), (None, Some(301))]);
+        // Only the chunks the replacement rebuilt are walked one by one:
+        // 70's and the last one, which 301 joined.
+        let mut walk = old.pairs(&new);
+        walk.by_ref().for_each(drop);
+        let last = old.chunks.last().map_or(0, |c| c.len());
+        assert!(
+            (CHUNK..=CHUNK + last + 2).contains(&walk.visited),
+            "walked {} interfaces: the rebuilt chunks, no other",
+            walk.visited
+        );
         // The same interfaces chunked differently are equal and hash alike.
         let regrown = Table {
             chunks: vec![Arc::new(old.iter().cloned().collect())],
@@ -597,6 +638,7 @@ mod tests {
         };
         assert_eq!(hash(&regrown), hash(&old));
         assert_ne!(new, old);
+        assert_ne!(hash(&new), hash(&old), "the interfaces are hashed");
     }
 
     #[test]
@@ -627,6 +669,17 @@ mod tests {
             [3, 5, 8]
         );
         assert!(Interfaces::new(&Table::default()).is_empty());
+        // Across chunks.
+        let big = table(0..200);
+        let v = Interfaces::new(&big);
+        for pos in [0, CHUNK - 1, CHUNK, CHUNK + 5, 2 * CHUNK + 1, 199] {
+            assert_eq!(v.get(pos).map(|i| i.index), Some(pos as u32));
+        }
+        assert!(v.get(200).is_none());
+        let mut it = v.iter();
+        assert_eq!(it.size_hint(), (200, Some(200)));
+        it.nth(CHUNK);
+        assert_eq!(it.len(), 200 - CHUNK - 1);
     }
 
     mod properties {

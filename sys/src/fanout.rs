@@ -443,7 +443,16 @@ mod tests {
         let f = Arc::new(Fanout::new(4));
         let mut s = f.subscribe();
         let publisher = publish_when_blocked(&f, &s.slot, 7);
-        assert_eq!(s.recv_blocking().map(|c| c.seq), Some(7));
+        // Received on a thread of its own, so a wake that never comes
+        // fails here rather than hanging the test.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let receiver = std::thread::spawn(move || {
+            let got = s.recv_blocking().map(|c| c.seq);
+            let _ = tx.send(got);
+            s
+        });
+        assert_eq!(rx.recv_timeout(Duration::from_secs(30)), Ok(Some(7)));
+        let mut s = receiver.join().unwrap();
         publisher.join().unwrap();
         // A timed wait is woken the same way, long before its timeout.
         let publisher = publish_when_blocked(&f, &s.slot, 8);
