@@ -397,6 +397,31 @@ fn a_target_renamed_to_an_ignored_name_leaves_the_state() {
 }
 
 #[test]
+fn a_target_renamed_to_an_ignored_name_still_names_the_route_through_it() {
+    // The filter applies to what a targeted read found before the merge:
+    // the route through the interface it just removed is named from that
+    // read, not given up as unknown (which would cost a full read).
+    let mut h = Harness::filtered();
+    h.hint(addr_hint(3));
+    let (id, _) = h.targets();
+    h.refreshed(
+        id,
+        refresh(
+            &[3],
+            vec![iface(3, "tun1", &["10.1.0.2/24"])],
+            RouteHops {
+                v4: hop(3, "10.1.0.1"),
+                v6: None,
+            },
+        ),
+    );
+    let new = h.published();
+    assert!(new.by_index(3).is_none(), "tun1 leaves the state");
+    assert_eq!(new.default_routes().v4, route(3, "tun1", "10.1.0.1"));
+    assert_eq!(h.r.stats().enumerations, 2, "no full read was needed");
+}
+
+#[test]
 fn targeted_reads_do_not_postpone_the_reconcile() {
     let interval = Duration::from_secs(10);
     let config = Config::builder()
