@@ -27,6 +27,9 @@ use core::hash::{Hash, Hasher};
 use core::iter::FusedIterator;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
+use crate::refresh::MAX_TARGETS;
 use crate::snapshot::Interface;
 
 /// Interfaces per chunk of a freshly built list: with 4,000 interfaces a
@@ -94,19 +97,25 @@ impl Table {
     /// The list without any interface whose index is in `targets` (sorted),
     /// with `found` (sorted, each index in `targets`) in their place. Costs
     /// the chunks the targets fall in plus one pointer per other chunk.
-    pub(crate) fn replace(&self, targets: &[u32], found: &[Arc<Interface>]) -> Table {
+    pub(crate) fn replace<'f, F>(&self, targets: &[u32], found: F) -> Table
+    where
+        F: IntoIterator<Item = &'f Arc<Interface>>,
+        F::IntoIter: Clone,
+    {
+        let found = found.into_iter();
         debug_assert!(found
-            .iter()
+            .clone()
             .all(|f| targets.binary_search(&f.index).is_ok()));
         if self.chunks.is_empty() {
-            return Table::from_sorted(found.to_vec());
+            return Table::from_sorted(found.cloned().collect());
         }
         // Targets are sorted and `chunk_for` is monotone: so are these.
-        let mut touched: Vec<usize> = targets.iter().filter_map(|&t| self.chunk_for(t)).collect();
+        let mut touched: SmallVec<[usize; MAX_TARGETS]> =
+            targets.iter().filter_map(|&t| self.chunk_for(t)).collect();
         touched.dedup();
         let mut chunks = Vec::with_capacity(self.chunks.len() + 1);
         let mut len = 0;
-        let mut fresh = found.iter().peekable();
+        let mut fresh = found.peekable();
         for (k, chunk) in self.chunks.iter().enumerate() {
             if touched.binary_search(&k).is_err() {
                 len += chunk.len();
@@ -136,25 +145,32 @@ impl Table {
 
     /// The list without the interfaces `keep` rejects; chunks it keeps
     /// whole stay shared.
+    /// `keep` is called once per interface, in index order.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Interface) -> bool) {
         let mut len = 0;
         let mut chunks = Vec::with_capacity(self.chunks.len());
         for chunk in self.chunks.drain(..) {
-            let kept: Vec<bool> = chunk.iter().map(|i| keep(i)).collect();
-            if kept.iter().all(|k| *k) {
-                len += chunk.len();
-                chunks.push(chunk);
-                continue;
+            // Copied only from the first interface it drops.
+            let mut rebuilt: Option<Chunk> = None;
+            for (at, i) in chunk.iter().enumerate() {
+                match (keep(i), &mut rebuilt) {
+                    (true, Some(r)) => r.push(Arc::clone(i)),
+                    (false, None) => rebuilt = Some(chunk[..at].to_vec()),
+                    // Kept with the chunk whole so far, or dropped again.
+                    _ => {}
+                }
             }
-            let rebuilt: Chunk = chunk
-                .iter()
-                .zip(&kept)
-                .filter(|(_, k)| **k)
-                .map(|(i, _)| Arc::clone(i))
-                .collect();
-            len += rebuilt.len();
-            if !rebuilt.is_empty() {
-                chunks.push(Arc::new(rebuilt));
+            match rebuilt {
+                None => {
+                    len += chunk.len();
+                    chunks.push(chunk);
+                }
+                Some(r) => {
+                    len += r.len();
+                    if !r.is_empty() {
+                        chunks.push(Arc::new(r));
+                    }
+                }
             }
         }
         *self = Table { chunks, len };
@@ -231,6 +247,7 @@ impl fmt::Debug for Table {
 }
 
 /// Iterator over a [`Table`]'s interfaces, shared.
+#[derive(Clone)]
 pub(crate) struct Iter<'a> {
     chunks: core::slice::Iter<'a, Arc<Chunk>>,
     chunk: core::slice::Iter<'a, Arc<Interface>>,
@@ -417,7 +434,7 @@ impl<'a> Interfaces<'a> {
     /// The interface with the lowest index.
     #[must_use]
     pub fn first(&self) -> Option<&'a Interface> {
-        self.table.chunks.first().map(|c| &*c[0])
+        self.iter().next()
     }
 
     /// The interface at this position in index order (0 is the first), in

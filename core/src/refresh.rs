@@ -18,7 +18,6 @@
 
 use core::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use smallvec::SmallVec;
 
@@ -276,9 +275,9 @@ pub fn merge(
             return Err(MergeError::DuplicateName(f.name.clone()));
         }
     }
-    let found_arcs: SmallVec<[Arc<Interface>; MAX_TARGETS]> =
-        refresh.found.table().iter().cloned().collect();
-    let interfaces = state.table().replace(targets.as_slice(), &found_arcs);
+    let interfaces = state
+        .table()
+        .replace(targets.as_slice(), refresh.found.table().iter());
     let name_of = |hop: Option<RouteHop>| -> Result<Option<DefaultRoute>, MergeError> {
         let Some(RouteHop { index, gateway }) = hop else {
             return Ok(None);

@@ -136,6 +136,19 @@ pub fn check_netlink_dump(data: &[u8]) {
     check_dump_chunks(DumpInput(data));
 }
 
+/// What every snapshot is, however it was read: interfaces sorted by
+/// index, indexes and names unique.
+fn check_one_state(s: &Snapshot) {
+    let indexes: Vec<u32> = s.interfaces().iter().map(|i| i.index).collect();
+    for pair in indexes.windows(2) {
+        assert!(pair[0] < pair[1], "sorted, unique indexes");
+    }
+    let mut names: Vec<&str> = s.interfaces().iter().map(|i| i.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), indexes.len(), "unique names");
+}
+
 /// Feeds every chunk to one collector (carrying on after errors, as a
 /// careless caller might), then finishes it; checks a snapshot it returns.
 pub fn check_dump_chunks<'a>(chunks: impl IntoIterator<Item = DumpChunk<'a>>) {
@@ -147,15 +160,7 @@ pub fn check_dump_chunks<'a>(chunks: impl IntoIterator<Item = DumpChunk<'a>>) {
     }
     match c.finish() {
         Ok(s) => {
-            let ifs = s.interfaces();
-            let indexes: Vec<u32> = ifs.iter().map(|i| i.index).collect();
-            for pair in indexes.windows(2) {
-                assert!(pair[0] < pair[1], "sorted, unique indexes");
-            }
-            let mut names: Vec<&str> = ifs.iter().map(|i| i.name.as_str()).collect();
-            names.sort_unstable();
-            names.dedup();
-            assert_eq!(names.len(), ifs.len(), "unique names");
+            check_one_state(&s);
             for r in [&s.default_routes().v4, &s.default_routes().v6]
                 .into_iter()
                 .flatten()
@@ -354,15 +359,8 @@ pub fn check_ifaddrs_entries(
     match result {
         Ok(s) => {
             assert_eq!(again.ok().as_ref(), Some(&s), "deterministic");
+            check_one_state(&s);
             let ifs = s.interfaces();
-            let indexes: Vec<u32> = ifs.iter().map(|i| i.index).collect();
-            for pair in indexes.windows(2) {
-                assert!(pair[0] < pair[1], "sorted, unique indexes");
-            }
-            let mut seen: Vec<&str> = ifs.iter().map(|i| i.name.as_str()).collect();
-            seen.sort_unstable();
-            seen.dedup();
-            assert_eq!(seen.len(), ifs.len(), "unique names");
             assert!(s.default_routes().v4.is_none() && s.default_routes().v6.is_none());
             let mut distinct = names.clone();
             distinct.sort_unstable();
