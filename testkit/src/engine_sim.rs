@@ -43,9 +43,11 @@ use crate::sim::refresh_of;
 pub const HINT_MAGIC: u8 = 0xE5;
 
 /// The datagram that reads as an overflow of the route socket.
-const OVERFLOW_MARK: &[u8] = b"netstate-sim: the route socket overflowed";
+pub(crate) const OVERFLOW_MARK: &[u8] = b"netstate-sim: the route socket overflowed";
 /// The datagram whose read fails.
-const FAILURE_MARK: &[u8] = b"netstate-sim: the route socket failed";
+pub(crate) const FAILURE_MARK: &[u8] = b"netstate-sim: the route socket failed";
+/// The datagram that reads as the kernel closing the route socket.
+pub(crate) const CLOSED_MARK: &[u8] = b"netstate-sim: the route socket closed";
 
 /// How the simulated enumerations misbehave, each per enumeration started,
 /// in thousandths (drawn in this order; the rest answer at once).
@@ -258,6 +260,17 @@ pub struct SimSource {
     sock: UnixDatagram,
 }
 
+impl SimSource {
+    /// The engine's end of a fresh pair (both ends non-blocking) and the
+    /// test's end, which writes hints and the marks.
+    pub(crate) fn pair() -> io::Result<(SimSource, UnixDatagram)> {
+        let (ours, theirs) = UnixDatagram::pair()?;
+        ours.set_nonblocking(true)?;
+        theirs.set_nonblocking(true)?;
+        Ok((SimSource { sock: ours }, theirs))
+    }
+}
+
 impl AsFd for SimSource {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.sock.as_fd()
@@ -274,6 +287,7 @@ impl EventSource for SimSource {
         match self.sock.recv(buf) {
             Ok(n) if &buf[..n] == OVERFLOW_MARK => Ok(SourceRead::Overflow),
             Ok(n) if &buf[..n] == FAILURE_MARK => Err(io::Error::other("simulated socket failure")),
+            Ok(n) if &buf[..n] == CLOSED_MARK => Ok(SourceRead::Closed),
             Ok(n) => {
                 match decode_hint(&buf[..n]) {
                     Some(e) => out(e),
@@ -305,13 +319,11 @@ impl State {
 
 impl Backend for SimBackend {
     fn open_source(&mut self) -> io::Result<Box<dyn EventSource>> {
-        let (ours, theirs) = UnixDatagram::pair()?;
-        ours.set_nonblocking(true)?;
-        theirs.set_nonblocking(true)?;
+        let (source, theirs) = SimSource::pair()?;
         let mut s = lock(&self.state);
         s.peer = Some(theirs);
         s.sources_opened += 1;
-        Ok(Box::new(SimSource { sock: ours }))
+        Ok(Box::new(source))
     }
 
     fn start_enumeration(&mut self) -> EnumerationPoll {

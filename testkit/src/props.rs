@@ -600,7 +600,9 @@ pub fn check_overflow_recovery(
         };
         checked.cases += 1;
         let ok = match in_flight {
-            None => next.started == *u && next.fed_before == j + 1,
+            // Asked for right after the overflow was fed (with batching: in
+            // the same instant, once all its inputs were in).
+            None => next.started == *u && (obs.batched || next.fed_before == j + 1),
             Some(e) => match (e.outcome, e.answered) {
                 (Outcome::Ok, Some(a)) if a < e.started + config.enumeration_timeout() => {
                     // Started right when the answer was fed.

@@ -700,6 +700,13 @@ pub fn check_reconciler(
     check_scenario(scenario, Reconciler::new, properties)
 }
 
+/// [`check_scenario`] with the real engine around the Reconciler
+/// ([`EngineCore`](crate::EngineCore)): the same scenario and properties,
+/// through the loop every driver runs.
+pub fn check_engine(scenario: &Scenario, properties: &[Property]) -> Result<Summary, Box<Failure>> {
+    check_scenario(scenario, crate::EngineCore::new, properties)
+}
+
 /// The script of the trace shipped in `testkit/traces/` (written by
 /// `cargo run -p netstate-testkit --example write_shipped_trace`): the field
 /// failures netstate exists for, one after the other.

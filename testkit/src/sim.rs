@@ -62,6 +62,20 @@ pub trait Core {
     fn poll_action(&mut self) -> Option<Action>;
     /// [`Reconciler::poll_timeout`].
     fn poll_timeout(&self) -> Option<Instant>;
+    /// Whether the driver feeds every input of one instant before it polls
+    /// the actions, as an engine's wake-up reads a whole burst (the
+    /// Reconciler's contract allows both). By default actions are polled
+    /// after every input.
+    fn batches_inputs(&self) -> bool {
+        false
+    }
+    /// Whether the core carries out a rebind itself when it asks for one,
+    /// in no time (the engine opens the socket in its wake-up): the
+    /// simulated rebind then answers at the same instant instead of after
+    /// [`SimParams::rebind_ms`].
+    fn rebinds_at_once(&self) -> bool {
+        false
+    }
 }
 
 impl Core for Reconciler {
@@ -294,6 +308,11 @@ pub struct Observations {
     pub clock_steps_back: Vec<ClockStep>,
     /// Every scripted socket failure and when.
     pub socket_faults: Vec<(Duration, SocketFault)>,
+    /// Whether actions were polled once per instant rather than after
+    /// every input ([`Core::batches_inputs`]): an enumeration's
+    /// [`EnumerationRecord::fed_before`] then counts every input of the
+    /// instant it was asked at.
+    pub batched: bool,
     /// Route hints sent by the kernel (before the socket's faults).
     pub hints_sent: u64,
     /// Until when the simulation ran.
@@ -539,6 +558,8 @@ pub struct Sim<C: Core = Reconciler> {
     tracing: bool,
     same_instant: (Duration, u32),
     deliveries: Vec<(Duration, Delivery)>,
+    /// Inputs were fed (batching) and the actions not yet polled.
+    undrained: bool,
 }
 
 impl<C: Core> fmt::Debug for Sim<C> {
@@ -616,7 +637,9 @@ impl<C: Core> Sim<C> {
             tracing: true,
             same_instant: (Duration::ZERO, 0),
             deliveries: Vec::new(),
+            undrained: false,
         };
+        sim.obs.batched = sim.core.batches_inputs();
         let first = Arc::new(sim.filtered(sim.truth.snapshot()));
         sim.obs.truth.push((Duration::ZERO, first));
         // The driver starts: its first wake-up reads the sleep clock, then
@@ -888,7 +911,7 @@ impl<C: Core> Sim<C> {
     /// Runs every event up to and including `end` (since the start), then
     /// sets the clock to `end`.
     pub fn run_until(&mut self, end: Duration) -> Result<(), SimError> {
-        while let Some(at) = self.next_event() {
+        while let Some(at) = self.settle_and_next_event() {
             if at > end {
                 break;
             }
@@ -910,7 +933,7 @@ impl<C: Core> Sim<C> {
             if done(&self.obs) {
                 return Ok(true);
             }
-            match self.next_event() {
+            match self.settle_and_next_event() {
                 Some(at) if at <= limit => self.step_to(at)?,
                 _ => {
                     self.now = self.now.max(limit);
@@ -924,6 +947,17 @@ impl<C: Core> Sim<C> {
     /// Runs for `d` of virtual time.
     pub fn advance(&mut self, d: Duration) -> Result<(), SimError> {
         self.run_until(self.now + d)
+    }
+
+    /// Polls the actions of a batching core once no event is left at this
+    /// instant (its deadline is only known then), and gives the instant of
+    /// the next event.
+    fn settle_and_next_event(&mut self) -> Option<Duration> {
+        let now = self.now;
+        if self.undrained && self.queue.peek().is_none_or(|Reverse(q)| q.at > now) {
+            self.drain();
+        }
+        self.next_event()
     }
 
     fn next_event(&self) -> Option<Duration> {
@@ -961,7 +995,7 @@ impl<C: Core> Sim<C> {
             self.wake();
             self.record(TraceEvent::Timeout);
             self.core.handle_timeout(self.instant());
-            self.drain();
+            self.drain_unless_batching();
         }
         Ok(())
     }
@@ -1109,10 +1143,21 @@ impl<C: Core> Sim<C> {
             self.record(TraceEvent::Input(input.clone()));
         }
         self.core.handle_input(self.instant(), input);
-        self.drain();
+        self.drain_unless_batching();
+    }
+
+    /// Polls the actions now, or (for a core that batches) once every input
+    /// of this instant is in.
+    fn drain_unless_batching(&mut self) {
+        if self.core.batches_inputs() {
+            self.undrained = true;
+        } else {
+            self.drain();
+        }
     }
 
     fn drain(&mut self) {
+        self.undrained = false;
         while let Some(action) = self.core.poll_action() {
             match action {
                 Action::Enumerate { id, scope } => self.enumerate(id, scope),
@@ -1130,7 +1175,11 @@ impl<C: Core> Sim<C> {
                     let fail = self.params.socket.rebind_fail_per_mille;
                     let mut rng = self.draw(STREAM_REBIND);
                     let ok = !rng.chance(fail);
-                    let after = rng.millis(self.params.rebind_ms);
+                    let after = if self.core.rebinds_at_once() {
+                        Duration::ZERO
+                    } else {
+                        rng.millis(self.params.rebind_ms)
+                    };
                     self.push(self.now + after, Event::Rebound(ok));
                 }
             }

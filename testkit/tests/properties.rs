@@ -1,6 +1,11 @@
 //! The Reconciler's promises, checked with proptest over generated
 //! scenarios of the deterministic simulation.
 //!
+//! Every test runs twice: `…::reconciler` drives the bare Reconciler,
+//! `…::engine` the real `netstate_sys::Engine` around it
+//! ([`netstate_testkit::EngineCore`]), the loop every driver runs, with its
+//! batching of an instant's inputs into one wake-up.
+//!
 //! Each test runs `PROPTEST_CASES` scenarios (default below, chosen so the
 //! whole suite stays well under a few minutes on two cores). A failure
 //! prints the violated property, the seed, the shrunk scenario as JSON (feed
@@ -9,7 +14,7 @@
 use std::cell::RefCell;
 
 use netstate_testkit::props::Checked;
-use netstate_testkit::scenario::{check_reconciler, Property, Summary};
+use netstate_testkit::scenario::{check_engine, check_reconciler, Property, Summary};
 use netstate_testkit::{Profile, Scenario};
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
 
@@ -72,28 +77,40 @@ impl Totals {
     }
 }
 
-/// Checks `properties` over `cases` scenarios of each profile; panics with
-/// the shrunk failure.
-fn check(profiles: &[Profile], properties: &[Property], cases: u32) -> Totals {
+/// What runs the scenarios.
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    /// The bare Reconciler, its actions polled after every input.
+    Reconciler,
+    /// The real engine around it.
+    Engine,
+}
+
+/// Checks `properties` over `cases` scenarios of each profile, through
+/// `via`; panics with the shrunk failure.
+fn check(via: Via, profiles: &[Profile], properties: &[Property], cases: u32) -> Totals {
     let totals = RefCell::new(Totals::default());
     for profile in profiles {
         let mut runner = runner(cases);
         let result = runner.run(&Scenario::strategy(*profile), |scenario| {
-            let summary = check_reconciler(&scenario, properties)
-                .map_err(|f| TestCaseError::fail(f.to_string()))?;
+            let summary = match via {
+                Via::Reconciler => check_reconciler(&scenario, properties),
+                Via::Engine => check_engine(&scenario, properties),
+            }
+            .map_err(|f| TestCaseError::fail(f.to_string()))?;
             totals.borrow_mut().add(&summary);
             Ok(())
         });
         match result {
             Ok(()) => {}
             Err(TestError::Fail(why, scenario)) => {
-                panic!("{profile:?}: {why}\nshrunk scenario: {scenario:?}")
+                panic!("{via:?}, {profile:?}: {why}\nshrunk scenario: {scenario:?}")
             }
-            Err(e) => panic!("{profile:?}: {e}"),
+            Err(e) => panic!("{via:?}, {profile:?}: {e}"),
         }
     }
     let t = totals.into_inner();
-    eprintln!("{properties:?} over {profiles:?}: {t:?}");
+    eprintln!("{via:?}: {properties:?} over {profiles:?}: {t:?}");
     // None of this may pass vacuously.
     assert!(t.runs > 0);
     assert!(
@@ -107,9 +124,36 @@ fn check(profiles: &[Profile], properties: &[Property], cases: u32) -> Totals {
     t
 }
 
-#[test]
-fn convergence_when_events_flow() {
+/// Each property runs through both: `name::reconciler` and `name::engine`.
+macro_rules! through_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn reconciler() {
+                super::$name(super::Via::Reconciler);
+            }
+
+            #[test]
+            fn engine() {
+                super::$name(super::Via::Engine);
+            }
+        }
+    )*};
+}
+
+through_both!(
+    convergence_when_events_flow,
+    convergence_when_the_socket_is_silent_or_lossy,
+    no_spurious_publication,
+    bounded_work_whatever_the_event_rate,
+    no_starvation_under_a_continuous_storm,
+    recovery_after_overflow_and_error,
+    sleep_is_detected_and_a_clock_stepping_back_is_not_a_sleep,
+);
+
+fn convergence_when_events_flow(via: Via) {
     let t = check(
+        via,
         &[Profile::Flowing],
         &[Property::Convergence],
         2 * DEFAULT_CASES,
@@ -118,9 +162,9 @@ fn convergence_when_events_flow() {
     assert!(c.cases > t.runs, "{c:?}");
 }
 
-#[test]
-fn convergence_when_the_socket_is_silent_or_lossy() {
+fn convergence_when_the_socket_is_silent_or_lossy(via: Via) {
     let t = check(
+        via,
         &[Profile::Silent, Profile::Lossy],
         &[Property::Convergence],
         DEFAULT_CASES,
@@ -129,9 +173,9 @@ fn convergence_when_the_socket_is_silent_or_lossy() {
     assert!(c.cases > t.runs, "{c:?}");
 }
 
-#[test]
-fn no_spurious_publication() {
+fn no_spurious_publication(via: Via) {
     let t = check(
+        via,
         &[Profile::Flowing, Profile::Lossy, Profile::Silent],
         &[Property::NoSpurious],
         DEFAULT_CASES,
@@ -139,9 +183,9 @@ fn no_spurious_publication() {
     assert!(t.of(Property::NoSpurious).cases > t.runs);
 }
 
-#[test]
-fn bounded_work_whatever_the_event_rate() {
+fn bounded_work_whatever_the_event_rate(via: Via) {
     let t = check(
+        via,
         &[Profile::Storm, Profile::Flowing, Profile::Lossy],
         &[Property::BoundedWork],
         DEFAULT_CASES,
@@ -151,9 +195,9 @@ fn bounded_work_whatever_the_event_rate() {
     assert!(c.worst_count > 1, "{c:?}");
 }
 
-#[test]
-fn no_starvation_under_a_continuous_storm() {
+fn no_starvation_under_a_continuous_storm(via: Via) {
     let t = check(
+        via,
         &[Profile::Storm],
         &[Property::NoStarvation, Property::Convergence],
         2 * DEFAULT_CASES,
@@ -162,9 +206,9 @@ fn no_starvation_under_a_continuous_storm() {
     assert!(t.of(Property::Convergence).cases >= t.runs);
 }
 
-#[test]
-fn recovery_after_overflow_and_error() {
+fn recovery_after_overflow_and_error(via: Via) {
     let t = check(
+        via,
         &[Profile::Flowing, Profile::Lossy],
         &[Property::OverflowRecovery, Property::RebindRecovery],
         DEFAULT_CASES,
@@ -173,9 +217,9 @@ fn recovery_after_overflow_and_error() {
     assert!(t.of(Property::RebindRecovery).cases > 10, "{t:?}");
 }
 
-#[test]
-fn sleep_is_detected_and_a_clock_stepping_back_is_not_a_sleep() {
+fn sleep_is_detected_and_a_clock_stepping_back_is_not_a_sleep(via: Via) {
     let t = check(
+        via,
         &[Profile::Flowing, Profile::Lossy],
         &[Property::TimeJumps],
         DEFAULT_CASES,
