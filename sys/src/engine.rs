@@ -192,7 +192,7 @@ impl Engine {
             .watch_source(source.as_fd())
             .map_err(StartError::Open)?;
         let shared = Arc::new(Shared::new());
-        let handle = Handle::new(shared.clone(), readiness.poller().clone());
+        let handle = Handle::new(shared.clone(), readiness.notifier().clone());
         Ok(Engine {
             reconciler: Reconciler::new(config, now),
             backend,

@@ -2,16 +2,17 @@
 //! current state, a race-free subscription, a forced check, the counters.
 //!
 //! The engine's loop publishes through [`Shared`]; a handle reads it and
-//! wakes the loop through the engine's poller, whatever runtime drives it.
+//! wakes the loop through the engine's notifier, whatever runtime drives
+//! it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::fanout::{Fanout, Subscriber};
 use netstate_core::{Change, Snapshot, Stats};
-use polling::Poller;
 
 use crate::check::{check, Check, Completer};
+use crate::readiness::Notifier;
 
 /// Counters of the engine, with the Reconciler's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -117,7 +118,7 @@ impl Shared {
 #[derive(Clone)]
 pub struct Handle {
     shared: Arc<Shared>,
-    poller: Arc<Poller>,
+    notifier: Arc<Notifier>,
 }
 
 impl std::fmt::Debug for Handle {
@@ -129,8 +130,8 @@ impl std::fmt::Debug for Handle {
 }
 
 impl Handle {
-    pub(crate) fn new(shared: Arc<Shared>, poller: Arc<Poller>) -> Self {
-        Handle { shared, poller }
+    pub(crate) fn new(shared: Arc<Shared>, notifier: Arc<Notifier>) -> Self {
+        Handle { shared, notifier }
     }
 
     /// The last published state (empty before the first publication).
@@ -185,8 +186,8 @@ impl Handle {
 
     /// Wakes the loop (it then reads whatever is pending).
     pub(crate) fn wake(&self) {
-        // Fails only if the poller is gone, and then so is the loop.
-        let _ = self.poller.notify();
+        // Fails only if the wake-up is broken, and then so is the loop.
+        let _ = self.notifier.notify();
     }
 
     /// Closes every subscriber: each drains its queue, then ends. Drivers
