@@ -83,6 +83,7 @@ impl Notifier {
 
 /// The engine's poller and what is registered in it.
 pub(crate) struct Readiness {
+    /// Declared before `notifier`: dropped first (see `Readiness::new`).
     poller: Arc<Poller>,
     notifier: Arc<Notifier>,
     events: Events,
@@ -98,9 +99,11 @@ impl Readiness {
         let notifier = {
             use rustix::event::{eventfd, EventfdFlags};
             let eventfd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
-            // SAFETY: `polling` requires the descriptor to be deleted from
-            // the poller before it is closed: `Readiness::drop` deletes it,
-            // and the poller is only ever used through this `Readiness`.
+            // SAFETY: `polling` requires a descriptor to leave the poller
+            // before it is closed. The eventfd closes with the last
+            // `Arc<Notifier>`; on Linux only this `Readiness` holds the
+            // poller, and its `poller` field is declared before `notifier`,
+            // so the poller (and its epoll instance) is always closed first.
             unsafe {
                 poller.add_with_mode(
                     eventfd.as_raw_fd(),
@@ -208,15 +211,6 @@ impl Readiness {
     /// The descriptor to wait on.
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.poller.as_fd()
-    }
-}
-
-impl Drop for Readiness {
-    fn drop(&mut self) {
-        // The eventfd may outlive the poller (a handle keeps the notifier):
-        // it leaves the poller first.
-        #[cfg(target_os = "linux")]
-        let _ = self.poller.delete(self.notifier.eventfd.as_fd());
     }
 }
 
