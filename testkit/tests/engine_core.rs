@@ -23,6 +23,24 @@ fn started(config: Config, t0: Instant) -> (EngineCore, EnumerationId) {
     (core, *id)
 }
 
+/// A core at `t0` that has published its first state, [`truth`].
+fn published(config: Config, t0: Instant) -> EngineCore {
+    let (mut core, first) = started(config, t0);
+    core.handle_input(
+        t0,
+        Input::Enumerated {
+            id: first,
+            result: Ok(truth()),
+        },
+    );
+    let actions = drain(&mut core);
+    assert!(
+        matches!(actions.as_slice(), [Action::Publish(_)]),
+        "{actions:?}"
+    );
+    core
+}
+
 fn drain(core: &mut EngineCore) -> Vec<Action> {
     std::iter::from_fn(|| core.poll_action()).collect()
 }
@@ -112,15 +130,7 @@ fn a_failed_rebind_fails_the_new_socket_and_the_engine_rebinds_after_the_next_ba
     let t0 = Instant::now();
     let config = Config::default();
     let backoff = config.rebind_backoff();
-    let (mut core, first) = started(config, t0);
-    core.handle_input(
-        t0,
-        Input::Enumerated {
-            id: first,
-            result: Ok(truth()),
-        },
-    );
-    drain(&mut core);
+    let mut core = published(config, t0);
     let failed_at = t0 + Duration::from_secs(1);
     core.handle_input(failed_at, Input::SleepClock(BASE + Duration::from_secs(1)));
     core.handle_input(failed_at, Input::MonitorFailed(MonitorFailure::Error));
@@ -155,15 +165,7 @@ fn the_hints_of_one_instant_reach_the_engine_in_one_wake_up_and_none_is_lost() {
         .debounce(Duration::ZERO)
         .build()
         .expect("valid configuration");
-    let (mut core, first) = started(config, t0);
-    core.handle_input(
-        t0,
-        Input::Enumerated {
-            id: first,
-            result: Ok(truth()),
-        },
-    );
-    drain(&mut core);
+    let mut core = published(config, t0);
     let hint = RouteEvent::new(RouteEventKind::AddrNew).with_index(1);
     let at = t0 + Duration::from_secs(1);
     let before = core.engine().handle().stats();
