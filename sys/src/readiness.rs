@@ -68,9 +68,13 @@ impl Notifier {
                 Err(e) => return Err(e.into()),
             }
             // The flag after the write: a wake-up that sees it finds the
-            // eventfd readable. (One between the two leaves the eventfd
-            // readable with no flag, until this store: the next wake-up
-            // reads it.)
+            // eventfd readable. (A wake-up between the two sees no flag and
+            // leaves the eventfd readable; the handle's request is seen all
+            // the same, as it is stored before this call, and the next
+            // wake-up, after this store, reads the eventfd. The other order
+            // could leave a readable eventfd with no flag for good, and a
+            // runtime that re-arms one-shot, as async-io does, would then
+            // wake the engine for ever.)
             self.pending.store(true, Ordering::Release);
             Ok(())
         }

@@ -31,7 +31,11 @@
 //! [`Sim::log`], and the exact trace of the core's inputs in the format of
 //! [`netstate_core::trace`] ([`Sim::trace`]; written as JSON lines by
 //! [`Trace::from_sim`](crate::replay::Trace::from_sim)), which replays to
-//! the same publications.
+//! the same publications. (For the Reconciler: a core that batches an
+//! instant's inputs, as [`EngineCore`](crate::EngineCore) does, is given
+//! them in the same order but polled once per instant, and the engine adds
+//! inputs of its own; its trace is the simulation's view, not the
+//! engine's. The engine records its own with `Engine::set_recorder`.)
 
 use core::fmt;
 use std::cmp::Reverse;
