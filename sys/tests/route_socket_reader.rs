@@ -13,7 +13,7 @@
 #![cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
 
 use std::collections::VecDeque;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -126,6 +126,23 @@ fn the_platform_is_a_compile_time_answer_and_none_on_linux() {
     assert_eq!(route_socket_platform(), Some(Platform::FreeBsd));
     const AT_COMPILE_TIME: Option<Platform> = route_socket_platform();
     assert_eq!(AT_COMPILE_TIME, route_socket_platform());
+}
+
+/// A reactor registers the reader by its descriptor (`AsRawFd`, `AsFd`):
+/// it is the one it was given, not a copy.
+#[test]
+fn the_reader_is_the_descriptor_it_was_given() {
+    let (ours, _theirs) = socketpair(
+        AddressFamily::UNIX,
+        SocketType::SEQPACKET,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap();
+    let number = ours.as_raw_fd();
+    let reader = RouteSocketReader::new(ours, Parser::new(DARWIN.platform)).unwrap();
+    assert_eq!(reader.as_raw_fd(), number);
+    assert_eq!(reader.as_fd().as_raw_fd(), number);
 }
 
 #[test]

@@ -119,8 +119,7 @@ impl EventSource for RouteSocketReader {
             Ok(Some(0)) => return Ok(SourceRead::Closed),
             Ok(Some(len)) => len,
             Ok(None) => return Ok(SourceRead::WouldBlock),
-            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Ok(SourceRead::Overflow),
-            Err(e) => return Err(e),
+            Err(e) => return failed_read(e),
         };
         let stats = self.parser.parse(&buf[..len], out);
         self.stats += stats;
@@ -130,6 +129,17 @@ impl EventSource for RouteSocketReader {
         } else {
             SourceRead::Read
         })
+    }
+}
+
+/// What a failed read of a routing socket means: `ENOBUFS` is the kernel
+/// saying it dropped messages for want of buffer space, an overflow (the
+/// engine resyncs); anything else is an error (the engine rebinds).
+fn failed_read(e: io::Error) -> io::Result<SourceRead> {
+    if e.raw_os_error() == Some(libc::ENOBUFS) {
+        Ok(SourceRead::Overflow)
+    } else {
+        Err(e)
     }
 }
 
@@ -146,48 +156,19 @@ impl AsRawFd for RouteSocketReader {
 }
 
 #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
-mod pf_route {
-    use std::io;
-    use std::os::fd::{AsRawFd, OwnedFd};
+mod pf_route;
 
-    use netstate_core::wire::route_socket::Parser;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    use super::super::{fd, route_socket_platform};
-    use super::RouteSocketReader;
-
-    /// The receive buffer asked for (best effort: the kernel may cap it).
-    const RECV_BUFFER: libc::c_int = 1 << 20;
-
-    impl RouteSocketReader {
-        /// Opens a `PF_ROUTE` socket (every address family), non-blocking
-        /// and close-on-exec, with a 1 MiB receive buffer where the system
-        /// allows, reading this platform's messages
-        /// ([`route_socket_platform`]). Fails with
-        /// [`io::ErrorKind::Unsupported`] on a platform whose layout the
-        /// parser does not know (32-bit or big-endian FreeBSD).
-        ///
-        /// Not verified on a real host yet.
-        pub fn open() -> io::Result<Self> {
-            let platform = route_socket_platform().ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::Unsupported,
-                    "this platform's routing-socket layout is not known to netstate",
-                )
-            })?;
-            let fd: OwnedFd = fd::socket(libc::PF_ROUTE, libc::SOCK_RAW, libc::AF_UNSPEC)?;
-            let size = RECV_BUFFER;
-            // SAFETY: SO_RCVBUF reads one int, which lives for the call; the
-            // descriptor is open. Failure only leaves the default size.
-            let _ = unsafe {
-                libc::setsockopt(
-                    fd.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_RCVBUF,
-                    std::ptr::addr_of!(size).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
-            RouteSocketReader::new(fd, Parser::new(platform))
+    #[test]
+    fn enobufs_is_an_overflow_and_any_other_failure_an_error() {
+        let overflow = failed_read(io::Error::from_raw_os_error(libc::ENOBUFS));
+        assert_eq!(overflow.ok(), Some(SourceRead::Overflow));
+        for errno in [libc::EBADF, libc::EIO, libc::ENOMEM] {
+            let e = failed_read(io::Error::from_raw_os_error(errno)).unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(errno));
         }
     }
 }
