@@ -49,7 +49,7 @@ fn a_start_short_of_descriptors_fails_with_a_typed_error_and_leaks_nothing() {
         };
         drop(result);
         drop(control);
-        setrlimit(Resource::Nofile, limit.clone()).expect("restoring the limit");
+        setrlimit(Resource::Nofile, limit).expect("restoring the limit");
         if started_here {
             started += 1;
         } else {
