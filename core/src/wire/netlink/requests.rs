@@ -4,9 +4,14 @@
 //! `netlink-packet-route` encoding of the same requests is checked equal,
 //! byte for byte, in the tests).
 //!
-//! * a link dump (`RTM_GETLINK`, `NLM_F_DUMP`) asking the kernel to skip
-//!   statistics (`IFLA_EXT_MASK` = `RTEXT_FILTER_SKIP_STATS`), which are most
-//!   of a link message and of no use here;
+//! * a link dump (`RTM_GETLINK`, `NLM_F_DUMP`) with `IFLA_EXT_MASK` =
+//!   `RTEXT_FILTER_SKIP_STATS`. The kernel reads that flag for the
+//!   statistics of SR-IOV virtual functions only, which it then leaves out
+//!   (on a NIC with many VFs they are most of its message); a link's own
+//!   `IFLA_STATS` and `IFLA_STATS64` come whatever the flag (checked on
+//!   Linux 6.18: a veth's record of 1,100 bytes carries both, 304 bytes,
+//!   and `veth_get_stats64` is 3.7 % of a full read's CPU with 4,001
+//!   interfaces). No request leaves them out of a link dump;
 //! * an address dump (`RTM_GETADDR`, `NLM_F_DUMP`) of both families;
 //! * for a targeted read, per interface, a link request for its index
 //!   ([`link_get`]) and an address dump filtered by its index
@@ -44,7 +49,8 @@ pub const RTM_GETADDR: u16 = 22;
 pub const RTM_GETROUTE: u16 = 26;
 /// `IFLA_EXT_MASK`: which extended link information to send.
 const IFLA_EXT_MASK: u16 = 29;
-/// `RTEXT_FILTER_SKIP_STATS`: leave the statistics out.
+/// `RTEXT_FILTER_SKIP_STATS`: leave out the statistics of SR-IOV virtual
+/// functions (not the link's own: see the module docs).
 const RTEXT_FILTER_SKIP_STATS: u32 = 1 << 3;
 /// `RTA_DST`: a route's destination.
 const RTA_DST: u16 = 1;
@@ -120,7 +126,8 @@ fn ifaddrmsg(index: u32) -> [u8; IFADDRMSG_LEN] {
 
 const SKIP_STATS: [u8; 4] = RTEXT_FILTER_SKIP_STATS.to_ne_bytes();
 
-/// A dump of every link, without statistics, with sequence number `seq`.
+/// A dump of every link, without virtual functions' statistics, with
+/// sequence number `seq`.
 #[must_use]
 pub fn link_dump(seq: u32) -> Vec<u8> {
     request(
@@ -139,7 +146,8 @@ pub fn addr_dump(seq: u32) -> Vec<u8> {
 }
 
 /// A request for the one link with index `index` (`RTM_GETLINK` without
-/// `NLM_F_DUMP`), without statistics, with sequence number `seq`: the
+/// `NLM_F_DUMP`), without virtual functions' statistics, with sequence
+/// number `seq`: the
 /// kernel answers with that link alone, or `ENODEV` when there is none.
 #[must_use]
 pub fn link_get(seq: u32, index: u32) -> Vec<u8> {
