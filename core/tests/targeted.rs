@@ -120,6 +120,15 @@ impl Harness {
         );
     }
 
+    /// An address hint on eth1 (index 3), answered by a targeted read of it
+    /// that finds `found` and the default routes `hops`.
+    fn eth1_read_as(&mut self, found: Interface, hops: RouteHops) {
+        self.hint(addr_hint(3));
+        let (id, targets) = self.targets();
+        assert_eq!(targets, [3]);
+        self.refreshed(id, refresh(&[3], vec![found], hops));
+    }
+
     fn published(&mut self) -> Snapshot {
         match self.r.poll_action() {
             Some(Action::Publish(change)) => (*change.new).clone(),
@@ -381,13 +390,8 @@ fn a_route_through_an_ignored_interface_is_named_after_it() {
 #[test]
 fn a_target_renamed_to_an_ignored_name_leaves_the_state() {
     let mut h = Harness::filtered();
-    h.hint(addr_hint(3));
-    let (id, _) = h.targets();
     // Renamed between the hint and the read.
-    h.refreshed(
-        id,
-        refresh(&[3], vec![iface(3, "tun1", &["10.1.0.2/24"])], eth0_route()),
-    );
+    h.eth1_read_as(iface(3, "tun1", &["10.1.0.2/24"]), eth0_route());
     let new = h.published();
     assert!(new.by_index(3).is_none());
     // From now on its hints are ignored, like those of any ignored interface.
@@ -402,18 +406,12 @@ fn a_target_renamed_to_an_ignored_name_still_names_the_route_through_it() {
     // the route through the interface it just removed is named from that
     // read, not given up as unknown (which would cost a full read).
     let mut h = Harness::filtered();
-    h.hint(addr_hint(3));
-    let (id, _) = h.targets();
-    h.refreshed(
-        id,
-        refresh(
-            &[3],
-            vec![iface(3, "tun1", &["10.1.0.2/24"])],
-            RouteHops {
-                v4: hop(3, "10.1.0.1"),
-                v6: None,
-            },
-        ),
+    h.eth1_read_as(
+        iface(3, "tun1", &["10.1.0.2/24"]),
+        RouteHops {
+            v4: hop(3, "10.1.0.1"),
+            v6: None,
+        },
     );
     let new = h.published();
     assert!(new.by_index(3).is_none(), "tun1 leaves the state");
@@ -433,12 +431,7 @@ fn targeted_reads_do_not_postpone_the_reconcile() {
     let due = h.r.poll_timeout().unwrap();
     assert_eq!(due, h.start + interval);
     h.now = h.start + 9_000 * MS;
-    h.hint(addr_hint(3));
-    let (id, _) = h.targets();
-    h.refreshed(
-        id,
-        refresh(&[3], vec![iface(3, "eth1", &["10.1.0.9/24"])], eth0_route()),
-    );
+    h.eth1_read_as(iface(3, "eth1", &["10.1.0.9/24"]), eth0_route());
     assert_eq!(h.published().by_index(3).unwrap().addrs.len(), 1);
     assert_eq!(h.r.poll_timeout(), Some(h.start + interval));
     h.now = h.start + interval;
@@ -551,15 +544,9 @@ fn a_reconcile_due_during_a_targeted_read_reads_everything_after_it() {
 #[test]
 fn with_a_filter_a_targeted_read_keeps_what_it_keeps_and_what_it_hides() {
     let mut h = Harness::filtered();
-    h.hint(addr_hint(3));
-    let (id, _) = h.targets();
-    h.refreshed(
-        id,
-        refresh(
-            &[3],
-            vec![iface(3, "eth1", &["10.1.0.2/24", "10.1.0.3/24"])],
-            eth0_route(),
-        ),
+    h.eth1_read_as(
+        iface(3, "eth1", &["10.1.0.2/24", "10.1.0.3/24"]),
+        eth0_route(),
     );
     let new = h.published();
     assert_eq!(
