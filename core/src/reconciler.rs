@@ -741,7 +741,7 @@ impl Reconciler {
             // Part of the table cannot answer a read of all of it.
             return self.enumeration_failed(now, flight);
         };
-        let Ok(refresh) = result else {
+        let Ok(mut refresh) = result else {
             return self.enumeration_failed(now, flight);
         };
         let torn = flight
@@ -767,7 +767,6 @@ impl Reconciler {
         // The filter applies to what was read before it is merged, so it
         // costs the targets, not the table.
         let filter = &self.config.filter;
-        let mut refresh = refresh;
         let mut newly_ignored: Vec<(u32, String)> = Vec::new();
         if !filter.ignores_nothing() {
             refresh.retain_found(|i| {

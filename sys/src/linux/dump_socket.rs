@@ -61,8 +61,8 @@ pub(crate) const DATAGRAMS_PER_POLL: usize = 64;
 /// single link or route answer is a few KiB. A datagram that does not fit
 /// anyway is cut short and lost: that read fails with `EMSGSIZE` and the
 /// buffer grows to the size the kernel reported, so the retry reads it.
-/// Two system calls fewer per answer than a peek first: four per targeted
-/// read, about 2 µs of its 16 (`cargo run --release -p netstate-bench --bin
+/// One system call fewer per answer than a peek first: four per targeted
+/// read, 1 to 2 µs of its 16 (`cargo run --release -p netstate-bench --bin
 /// targeted-read`).
 pub(crate) const RECV_BUFFER: usize = 64 << 10;
 

@@ -147,8 +147,8 @@ pub fn addr_dump(seq: u32) -> Vec<u8> {
 
 /// A request for the one link with index `index` (`RTM_GETLINK` without
 /// `NLM_F_DUMP`), without virtual functions' statistics, with sequence
-/// number `seq`: the
-/// kernel answers with that link alone, or `ENODEV` when there is none.
+/// number `seq`: the kernel answers with that link alone, or `ENODEV` when
+/// there is none.
 #[must_use]
 pub fn link_get(seq: u32, index: u32) -> Vec<u8> {
     request(
